@@ -1,0 +1,222 @@
+"""One HTTP call with retries, shared by the PagerDuty, Opsgenie and Statuspage clients.
+
+Policy: retry on 5xx, 429 (and Statuspage's 420), timeouts and connection errors with exponential
+backoff, honouring ``Retry-After`` (capped); never retry any other 4xx. Every call ends in a typed
+result, :class:`Delivered` or :class:`Failed`; nothing raises to the caller for an HTTP problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+import httpx
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
+from tenacity.wait import wait_base
+
+log = structlog.get_logger(__name__)
+
+SleepFn = Callable[[float], Awaitable[None]]
+RATE_LIMIT_STATUSES = frozenset({420, 429})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts in total, per-request timeout and backoff bounds, in seconds."""
+
+    attempts: int = 4
+    timeout: float = 5.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+    retry_after_max: float = 60.0
+
+
+class FailureKind(StrEnum):
+    NOT_CONFIGURED = "not_configured"
+    REJECTED = "rejected"  # a 4xx other than rate limiting: retrying would not help
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"  # 5xx
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    BAD_RESPONSE = "bad_response"  # 2xx whose body we could not use
+
+
+@dataclass(frozen=True)
+class Delivered:
+    service: str
+    action: str
+    status_code: int
+    attempts: int
+    data: dict[str, Any] = field(default_factory=dict)
+    ok: Literal[True] = True
+
+    @property
+    def reason(self) -> str:
+        return f"{self.service} {self.action}: delivered (HTTP {self.status_code})"
+
+
+@dataclass(frozen=True)
+class Failed:
+    service: str
+    action: str
+    kind: FailureKind
+    detail: str
+    attempts: int
+    status_code: int | None = None
+    ok: Literal[False] = False
+
+    @property
+    def reason(self) -> str:
+        code = f" HTTP {self.status_code}" if self.status_code is not None else ""
+        tries = "attempt" if self.attempts == 1 else "attempts"
+        what = f"{self.kind.value}{code}, {self.attempts} {tries}"
+        return f"{self.service} {self.action} failed ({what}): {self.detail}"
+
+
+CallResult = Delivered | Failed
+
+
+class _Retryable(Exception):
+    def __init__(
+        self, kind: FailureKind, detail: str, status_code: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date. None if absent or bad."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = datetime.fromtimestamp(time.time() if now is None else now, UTC)
+    return max(0.0, (when - current).total_seconds())
+
+
+class _WaitRetryAfterOrBackoff(wait_base):
+    """Retry-After when the server sent one (capped), else exponential backoff."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return min(exc.retry_after, self.policy.retry_after_max)
+        exponent = max(0, retry_state.attempt_number - 1)
+        return min(self.policy.backoff_initial * (2**exponent), self.policy.backoff_max)
+
+
+def _error_detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return text[:300] or response.reason_phrase
+    if isinstance(body, dict):
+        parts: list[str] = []
+        for key in ("message", "error", "errors", "result"):
+            if body.get(key):
+                parts.append(f"{key}: {body[key]}")
+        if parts:
+            return "; ".join(parts)[:300]
+    return str(body)[:300]
+
+
+async def send_with_retries(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    service: str,
+    action: str,
+    policy: RetryPolicy,
+    headers: Mapping[str, str] | None = None,
+    json: Any = None,
+    params: Mapping[str, str] | None = None,
+    sleep: SleepFn = asyncio.sleep,
+) -> CallResult:
+    """Send one request under ``policy``; return Delivered or Failed, never raise for HTTP trouble."""
+    attempts = 0
+
+    async def attempt() -> CallResult:
+        nonlocal attempts
+        attempts += 1
+        try:
+            response = await http.request(
+                method, url, headers=headers, json=json, params=params, timeout=policy.timeout
+            )
+        except httpx.TimeoutException as exc:
+            raise _Retryable(FailureKind.TIMEOUT, f"no answer within {policy.timeout:g}s") from exc
+        except httpx.TransportError as exc:
+            raise _Retryable(FailureKind.CONNECTION, f"{type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if 200 <= status < 300:
+            try:
+                data = response.json() if response.content else {}
+            except ValueError:
+                return Failed(
+                    service, action, FailureKind.BAD_RESPONSE, "answer is not JSON", attempts, status
+                )
+            return Delivered(service, action, status, attempts, data if isinstance(data, dict) else {})
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status in RATE_LIMIT_STATUSES:
+            raise _Retryable(FailureKind.RATE_LIMITED, _error_detail(response), status, retry_after)
+        if status >= 500:
+            raise _Retryable(FailureKind.UNAVAILABLE, _error_detail(response), status, retry_after)
+        return Failed(service, action, FailureKind.REJECTED, _error_detail(response), attempts, status)
+
+    def log_retry(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        log.warning(
+            "pager_http.retry",
+            service=service,
+            action=action,
+            attempt=state.attempt_number,
+            error=str(exc),
+            kind=getattr(exc, "kind", None),
+        )
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(max(1, policy.attempts)),
+        wait=_WaitRetryAfterOrBackoff(policy),
+        retry=retry_if_exception_type(_Retryable),
+        before_sleep=log_retry,
+        sleep=sleep,
+        reraise=True,
+    )
+    try:
+        result: CallResult = await retrying(attempt)
+    except _Retryable as exc:
+        result = Failed(service, action, exc.kind, exc.detail, attempts, exc.status_code)
+    if isinstance(result, Failed):
+        log.error("pager_http.failed", service=service, action=action, reason=result.reason)
+    return result

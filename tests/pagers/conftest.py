@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from vendor_server import SleepRecorder, VendorServer
+
+from integrations.pager_http import RetryPolicy
+
+
+@pytest.fixture
+async def vendor() -> AsyncIterator[VendorServer]:
+    server = VendorServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def fast_policy() -> RetryPolicy:
+    return RetryPolicy(attempts=3, timeout=0.5, backoff_initial=0.01, backoff_max=0.05, retry_after_max=30)
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    return SleepRecorder()
