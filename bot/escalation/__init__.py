@@ -1,0 +1,1 @@
+"""Escalation: policy models, targets, manual and automatic escalation, reminders, paging."""
