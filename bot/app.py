@@ -1,0 +1,144 @@
+"""The bot process: a Bolt AsyncApp for Slack plus the HTTP endpoints around it (aiohttp).
+
+Routes: POST /slack/events (commands, interactivity, events), GET /healthz, GET /readyz,
+GET /metrics, POST /alerts/alertmanager. Parts of the bot (alerts, escalation, runbooks, reviews...)
+plug in through ``PARTS``: each module's ``setup(app, ctx)`` runs at start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from bot.context import AppContext, slack_client
+from bot.dispatch import run_action, run_command, run_view
+from bot.gateway import SlackCallError
+from commands.base import REGISTRY
+
+log = logging.getLogger(__name__)
+
+COMMAND_MODULES = ["commands.incident", "commands.status", "commands.runbook", "commands.escalate"]
+# optional parts: a module with ``async def setup(app: web.Application, ctx: AppContext) -> None``
+PARTS: list[str] = []
+CTX_KEY: web.AppKey[AppContext] = web.AppKey("ctx", AppContext)
+BOLT_KEY: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
+
+
+def _import_optional(name: str) -> Any | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == name or name.startswith(exc.name + ".")):
+            return None
+        raise
+
+
+def load_commands() -> None:
+    for name in COMMAND_MODULES:
+        _import_optional(name)
+
+
+def build_bolt(ctx: AppContext) -> AsyncApp:
+    load_commands()
+    settings = ctx.settings
+    bolt = AsyncApp(
+        client=slack_client(settings),
+        signing_secret=settings.slack_signing_secret.get_secret_value() or None,
+        request_verification_enabled=bool(settings.slack_signing_secret.get_secret_value()),
+        token_verification_enabled=False,
+        raise_error_for_unhandled_request=False,
+    )
+
+    async def on_command(ack: Any, body: dict[str, Any]) -> None:
+        await run_command(ctx, body, ack)
+
+    for name in REGISTRY:
+        bolt.command(name)(on_command)
+
+    async def on_action(ack: Any, body: dict[str, Any]) -> None:
+        await run_action(ctx, body, ack)
+
+    async def on_view(ack: Any, body: dict[str, Any]) -> None:
+        await run_view(ctx, body, ack)
+
+    bolt.action(re.compile(".+"))(on_action)
+    bolt.view(re.compile(".+"))(on_view)
+
+    @bolt.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("unhandled error in a Slack listener: %r", error, exc_info=error)
+
+    return bolt
+
+
+async def _slack_events(request: web.Request) -> web.Response:
+    bolt = request.app[BOLT_KEY]
+    bolt_req = await to_bolt_request(request)
+    bolt_resp = await bolt.async_dispatch(bolt_req)
+    return await to_aiohttp_response(bolt_resp)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    ctx = request.app[CTX_KEY]
+    try:
+        await ctx.redis.ping()
+    except Exception as exc:
+        log.warning("not ready: redis: %s", exc)
+        return web.json_response({"ok": False, "redis": "unavailable"}, status=503)
+    return web.json_response({"ok": True, "redis": "ok"})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _alerts_not_ready(request: web.Request) -> web.Response:
+    return web.json_response({"error": "alert intake is not enabled in this build"}, status=501)
+
+
+async def _learn_identity(ctx: AppContext) -> None:
+    try:
+        resp = await ctx.gateway.call("auth.test")
+        ctx.bot_user_id = resp.get("user_id")
+    except SlackCallError as exc:
+        log.error("auth.test failed: %s (check SLACK_BOT_TOKEN and SLACK_API_URL)", exc)
+
+
+def build_web_app(ctx: AppContext, *, client_max_size: int = 1024 * 1024) -> web.Application:
+    app = web.Application(client_max_size=client_max_size)
+    app[CTX_KEY] = ctx
+    app[BOLT_KEY] = build_bolt(ctx)
+    app.router.add_post("/slack/events", _slack_events)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+
+    parts = [m for m in (_import_optional(name) for name in PARTS) if m is not None]
+    if not any(getattr(m, "HANDLES_ALERTS", False) for m in parts):
+        app.router.add_post("/alerts/alertmanager", _alerts_not_ready)
+
+    async def startup(app: web.Application) -> None:
+        await _learn_identity(ctx)
+        for module in parts:
+            await module.setup(app, ctx)
+
+    async def cleanup(app: web.Application) -> None:
+        await ctx.close()
+
+    app.on_startup.append(startup)
+    app.on_cleanup.append(cleanup)
+    for module in parts:
+        if hasattr(module, "routes"):
+            module.routes(app, ctx)
+    return app

@@ -1,0 +1,178 @@
+"""The ``chatops`` command: serve, socket, sandbox, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import webbrowser
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from bot.app import build_web_app
+from bot.context import AppContext, build_context
+from bot.logs import setup_logging
+from bot.policy import PolicyError, load_policy
+from bot.settings import Settings
+
+log = logging.getLogger("chatops")
+
+
+def _context(settings: Settings, redis: object | None = None) -> AppContext:
+    try:
+        policy = load_policy(settings.chatops_config)
+    except PolicyError as exc:
+        print("The policy file has errors:\n" + "\n".join(f"  {p}" for p in exc.problems), file=sys.stderr)
+        raise SystemExit(2) from exc
+    return build_context(settings, policy, redis=redis)  # type: ignore[arg-type]
+
+
+async def _serve(settings: Settings, host: str, port: int) -> None:
+    app = build_web_app(_context(settings))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("chatops listening on http://%s:%s (Slack API at %s)", host, port, settings.api_base)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def _socket(settings: Settings, host: str, port: int) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.app import BOLT_KEY
+
+    if not settings.slack_app_token.get_secret_value():
+        print("SLACK_APP_TOKEN (xapp-...) is needed for Socket Mode.", file=sys.stderr)
+        raise SystemExit(2)
+    app = build_web_app(_context(settings))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()  # health, metrics and alerts still over HTTP
+    handler = AsyncSocketModeHandler(app[BOLT_KEY], settings.slack_app_token.get_secret_value())
+    handler.client.base_url = settings.api_base  # apps.connections.open goes to SLACK_API_URL too
+    log.info("chatops in Socket Mode; HTTP endpoints on http://%s:%s", host, port)
+    try:
+        await handler.start_async()
+    finally:
+        await runner.cleanup()
+
+
+async def _redis_or_fake(url: str) -> tuple[object, bool]:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=1)
+    try:
+        await client.ping()
+        return client, True
+    except Exception:
+        await client.aclose()
+        import fakeredis
+
+        return fakeredis.FakeAsyncRedis(decode_responses=True), False
+
+
+async def _sandbox(settings: Settings, host: str, port: int, bot_port: int, open_browser: bool) -> None:
+    from sandbox import Sandbox
+
+    sb = Sandbox()
+    await sb.start(host=host, port=port)
+    settings = settings.model_copy(
+        update={
+            "slack_api_url": sb.api_url,
+            "slack_bot_token": type(settings.slack_bot_token)(sb.bot_token),
+            "slack_signing_secret": type(settings.slack_signing_secret)(sb.signing_secret),
+        }
+    )
+    redis, durable = await _redis_or_fake(settings.redis_url)
+    if not durable:
+        print(
+            f"No Redis answers at {settings.redis_url}: using an in-process store. "
+            "State is NOT durable: it is gone when this process stops."
+        )
+    app = build_web_app(_context(settings, redis))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, bot_port)
+    await site.start()
+    bound = runner.addresses[0][1] if runner.addresses else bot_port
+    sb.bot_url = f"http://{host}:{bound}/slack/events"
+    print(f"Sandbox Slack workspace: {sb.url}   (bot on http://{host}:{bound})")
+    print('Open it in a browser and type  /incident create critical "API gateway down"  in #incidents.')
+    if open_browser:
+        try:
+            webbrowser.open(sb.url)
+        except Exception as exc:  # no browser or display: the URL above is enough
+            log.info("no browser opened: %s", exc)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await sb.stop()
+
+
+def check_config(path: str) -> int:
+    from bot.config_check import check
+
+    problems = check(path)
+    if problems:
+        print(f"{path}: {len(problems)} problem(s)")
+        for p in problems:
+            print(f"  {p}")
+        return 1
+    print(f"{path}: OK")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="chatops", description="ChatOps incident-response bot for Slack")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name, help_ in (("serve", "serve Slack over HTTP at /slack/events"), ("socket", "Socket Mode")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--host", default="0.0.0.0")
+        p.add_argument("--port", type=int, default=3000)
+    p = sub.add_parser("sandbox", help="a local Slack workspace in your browser, with the bot")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8800)
+    p.add_argument("--bot-port", type=int, default=0)
+    p.add_argument("--no-browser", action="store_true")
+    p = sub.add_parser("check-config", help="validate a policy file")
+    p.add_argument("path")
+    extra = _extra_commands(sub)
+    args = parser.parse_args(argv)
+    settings = Settings()
+    setup_logging(settings.log_format)
+    if args.cmd == "check-config":
+        return check_config(args.path)
+    if args.cmd in extra:
+        return int(extra[args.cmd](args) or 0)
+    try:
+        if args.cmd == "serve":
+            asyncio.run(_serve(settings, args.host, args.port))
+        elif args.cmd == "socket":
+            asyncio.run(_socket(settings, args.host, args.port))
+        elif args.cmd == "sandbox":
+            asyncio.run(_sandbox(settings, args.host, args.port, args.bot_port, not args.no_browser))
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _extra_commands(sub: argparse._SubParsersAction) -> dict:  # type: ignore[type-arg]
+    """Sub-commands contributed by other parts (e.g. ``chatops audit``): modules with ``add_cli``."""
+    from bot.app import _import_optional
+
+    out = {}
+    for name in ("bot.audit_cli",):
+        module = _import_optional(name)
+        if module is not None:
+            out.update(module.add_cli(sub))
+    return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

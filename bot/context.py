@@ -1,0 +1,65 @@
+"""What every handler gets: settings, policy, Redis, the Slack gateway and the incident store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.store import IncidentStore
+from bot.gateway import GatewayConfig, SlackGateway
+from bot.keys import Keys
+from bot.policy import Policy
+from bot.settings import Settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    policy: Policy
+    redis: aioredis.Redis
+    keys: Keys
+    gateway: SlackGateway
+    store: IncidentStore
+    bot_user_id: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)  # per-part state (workers, clients)
+
+    async def close(self) -> None:
+        await self.gateway.close()
+        await self.redis.aclose()
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """Every Slack client the bot builds points at SLACK_API_URL."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value() or None, base_url=settings.api_base
+    )
+
+
+def build_context(
+    settings: Settings,
+    policy: Policy,
+    *,
+    gateway_config: GatewayConfig | None = None,
+    redis: aioredis.Redis | None = None,
+) -> AppContext:
+    if redis is None:
+        redis = aioredis.from_url(
+            settings.redis_url,
+            decode_responses=True,
+            health_check_interval=30,
+            socket_timeout=5,
+            socket_connect_timeout=3,
+        )
+    keys = Keys(settings.redis_prefix)
+    gateway = SlackGateway(slack_client(settings), redis, keys, gateway_config)
+    return AppContext(
+        settings=settings,
+        policy=policy,
+        redis=redis,
+        keys=keys,
+        gateway=gateway,
+        store=IncidentStore(redis, keys),
+    )

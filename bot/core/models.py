@@ -1,0 +1,94 @@
+"""The incident and its timeline. No Slack in here: plain data, stored as JSON in Redis."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class MessageRef(BaseModel):
+    channel: str
+    ts: str
+
+
+class WarRoom(BaseModel):
+    channel_id: str
+    name: str
+
+
+class StatusUpdate(BaseModel):
+    number: int
+    status: str
+    message: str
+    by: str
+    at: datetime
+
+
+class TimelineEntry(BaseModel):
+    at: datetime = Field(default_factory=utcnow)
+    actor: str  # a Slack user id, or "bot" / "alertmanager" for automatic events
+    kind: str  # created, acknowledged, status, note, role, resolved, reopened, escalated, ...
+    text: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Incident(BaseModel):
+    id: str
+    number: int
+    title: str
+    severity: str
+    status: str
+    service: str | None = None
+    created_by: str
+    created_at: datetime = Field(default_factory=utcnow)
+    origin_channel: str | None = None
+    announcement: MessageRef | None = None
+    war_room: WarRoom | None = None
+    war_room_message: MessageRef | None = None
+    roles: dict[str, str] = Field(default_factory=dict)
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    summary: str | None = None
+    updates: list[StatusUpdate] = Field(default_factory=list)
+    escalations: int = 0
+    alert_groups: list[str] = Field(default_factory=list)
+    closed_at: datetime | None = None
+    version: int = 0
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None
+
+    @property
+    def commander(self) -> str | None:
+        return self.roles.get("commander")
+
+    @property
+    def last_update_at(self) -> datetime:
+        return self.updates[-1].at if self.updates else self.created_at
+
+    def elapsed(self, start: datetime | None, end: datetime | None) -> float | None:
+        if start is None or end is None:
+            return None
+        return (end - start).total_seconds()
+
+    @property
+    def time_to_acknowledge(self) -> float | None:
+        return self.elapsed(self.created_at, self.acknowledged_at)
+
+    @property
+    def time_to_mitigate(self) -> float | None:
+        return self.elapsed(self.created_at, self.mitigated_at)
+
+    @property
+    def time_to_resolve(self) -> float | None:
+        return self.elapsed(self.created_at, self.resolved_at)

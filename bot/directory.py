@@ -1,0 +1,106 @@
+"""Looking up Slack names: channel names to IDs, principals (user IDs, @group handles, e-mails)
+to user IDs. Answers are cached in Redis for a few minutes so replicas share them."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from bot.context import AppContext
+from bot.gateway import SlackCallError
+
+log = logging.getLogger(__name__)
+CACHE_TTL = 300
+_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+async def channel_id(ctx: AppContext, name_or_id: str) -> str | None:
+    name = name_or_id.strip().lstrip("#")
+    if _ID.match(name):
+        return name
+    key = ctx.keys.custom("cache", "channels")
+    cached = await ctx.redis.hget(key, name)
+    if cached:
+        return str(cached)
+    cursor: str | None = None
+    found: str | None = None
+    mapping: dict[str, str] = {}
+    while True:
+        resp = await ctx.gateway.call(
+            "conversations.list",
+            types="public_channel,private_channel",
+            limit=200,
+            cursor=cursor,
+            exclude_archived=True,
+        )
+        for ch in resp.get("channels", []):
+            mapping[ch["name"]] = ch["id"]
+            if ch["name"] == name:
+                found = ch["id"]
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor or found:
+            break
+    if mapping:
+        await ctx.redis.hset(key, mapping=mapping)
+        await ctx.redis.expire(key, CACHE_TTL)
+    return found
+
+
+async def forget_channel(ctx: AppContext, name: str) -> None:
+    await ctx.redis.hdel(ctx.keys.custom("cache", "channels"), name.lstrip("#"))
+
+
+async def _group_members(ctx: AppContext, handle: str) -> list[str]:
+    resp = await ctx.gateway.call("usergroups.list")
+    for group in resp.get("usergroups", []):
+        if group.get("handle") == handle or group.get("id") == handle:
+            users = await ctx.gateway.call("usergroups.users.list", usergroup=group["id"])
+            return list(users.get("users", []))
+    log.warning("user group @%s not found", handle)
+    return []
+
+
+async def resolve_principals(ctx: AppContext, principals: list[str]) -> tuple[list[str], list[str]]:
+    """User IDs for principals, plus one line per principal that could not be resolved."""
+    users: list[str] = []
+    problems: list[str] = []
+    for p in principals:
+        p = p.strip()
+        try:
+            if _USER.match(p):
+                users.append(p)
+            elif p.startswith("@") or p.startswith("S"):
+                members = await _group_members(ctx, p.lstrip("@"))
+                if not members:
+                    problems.append(f"user group `{p}` not found or empty")
+                users.extend(members)
+            elif "@" in p:
+                resp = await ctx.gateway.call("users.lookupByEmail", email=p)
+                users.append(resp["user"]["id"])
+            else:
+                problems.append(f"`{p}` is not a user ID, @group or e-mail")
+        except SlackCallError as exc:
+            problems.append(f"`{p}`: {exc.error}")
+    return list(dict.fromkeys(users)), problems
+
+
+async def user_groups(ctx: AppContext, user_id: str) -> set[str]:
+    """Handles of the user groups a user belongs to (for permission checks), cached."""
+    key = ctx.keys.custom("cache", "usergroups", user_id)
+    cached = await ctx.redis.smembers(key)
+    if cached:
+        return {c for c in cached if c != "-"}
+    handles: set[str] = set()
+    resp = await ctx.gateway.call("usergroups.list", include_users=True)
+    for group in resp.get("usergroups", []):
+        members = group.get("users")
+        if members is None:
+            members = (await ctx.gateway.call("usergroups.users.list", usergroup=group["id"])).get(
+                "users", []
+            )
+        if user_id in members:
+            handles.add(group.get("handle", group["id"]))
+    await ctx.redis.sadd(key, *(handles or {"-"}))
+    await ctx.redis.expire(key, CACHE_TTL)
+    return handles

@@ -1,0 +1,275 @@
+"""The outbound gateway: the only place that calls the Slack Web API.
+
+* pacing: chat.postMessage about one per second per channel (with a small burst), other methods by
+  Slack's rate-limit tier, shared by all replicas through a GCRA reservation in Redis;
+* retries: 429 honours Retry-After; 5xx, timeouts and connection errors back off exponentially;
+  errors that will not get better by retrying (channel_not_found, invalid_blocks...) raise at once;
+* metrics for every call, by method and outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from bot.keys import Keys
+from bot.metrics import SLACK_CALL_SECONDS, SLACK_CALLS, SLACK_PACING_WAIT, SLACK_RATELIMITED
+
+log = logging.getLogger(__name__)
+
+# (interval between calls in ms, burst) per pacing scope; Slack's documented minimum tier rates.
+TIER_1 = (60_000, 1)
+TIER_2 = (3_000, 5)
+TIER_3 = (1_200, 10)
+TIER_4 = (600, 20)
+PER_CHANNEL_POST = (1_000, 3)
+
+METHOD_TIERS: dict[str, tuple[int, int]] = {
+    "conversations.create": TIER_2,
+    "conversations.invite": TIER_3,
+    "conversations.setTopic": TIER_2,
+    "conversations.setPurpose": TIER_2,
+    "conversations.list": TIER_2,
+    "conversations.archive": TIER_2,
+    "conversations.history": TIER_3,
+    "conversations.replies": TIER_3,
+    "conversations.info": TIER_3,
+    "conversations.join": TIER_3,
+    "conversations.members": TIER_4,
+    "chat.update": TIER_3,
+    "chat.delete": TIER_3,
+    "pins.add": TIER_2,
+    "bookmarks.add": TIER_2,
+    "reactions.add": TIER_3,
+    "users.list": TIER_2,
+    "users.lookupByEmail": TIER_3,
+    "usergroups.list": TIER_2,
+    "usergroups.users.list": TIER_2,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
+}
+
+# errors that no retry will fix
+FATAL_ERRORS = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_blocks",
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+    "msg_too_long",
+    "no_text",
+    "user_not_found",
+    "users_not_found",
+    "name_taken",
+    "invalid_name_specials",
+    "invalid_name_maxlength",
+    "invalid_name",
+    "already_in_channel",
+    "cant_update_message",
+    "message_not_found",
+    "already_pinned",
+    "already_reacted",
+    "invalid_arguments",
+    "expired_trigger_id",
+    "unknown_method",
+    "cant_invite_self",
+    "invalid_name_required",
+}
+
+# GCRA: returns how many ms the caller must wait before its slot
+_GCRA = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now_ms)
+if tat < now_ms then tat = now_ms end
+local wait = tat - tolerance - now_ms
+if wait < 0 then wait = 0 end
+redis.call('SET', KEYS[1], tat + interval, 'PX', interval + tolerance + 60000)
+return wait
+"""
+
+
+class SlackCallError(Exception):
+    """A Slack call that failed for good; ``error`` is Slack's error code."""
+
+    def __init__(self, method: str, error: str, response: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{method}: {error}")
+        self.method = method
+        self.error = error
+        self.response = response or {}
+
+
+class _Retryable(Exception):
+    def __init__(self, method: str, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{method}: {reason}")
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass
+class GatewayConfig:
+    attempts: int = 8
+    base_backoff: float = 0.5
+    max_backoff: float = 30.0
+    timeout: float = 10.0
+    pacing: bool = True
+
+
+class SlackGateway:
+    def __init__(
+        self, client: AsyncWebClient, redis: aioredis.Redis, keys: Keys, config: GatewayConfig | None = None
+    ) -> None:
+        self.client = client
+        self.redis = redis
+        self.keys = keys
+        self.config = config or GatewayConfig()
+        self._gcra = redis.register_script(_GCRA)
+        self._http: aiohttp.ClientSession | None = None
+        self.calls = 0  # calls made by this process (bench and tests read it)
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    # ----------------------------------------------------------------------------------------
+    async def _pace(self, method: str, kwargs: dict[str, Any]) -> None:
+        if not self.config.pacing:
+            return
+        channel = kwargs.get("channel") or kwargs.get("channel_id")
+        if method in ("chat.postMessage", "chat.postEphemeral") and channel:
+            scope, (interval, burst) = f"post:{channel}", PER_CHANNEL_POST
+        elif method in METHOD_TIERS:
+            scope, (interval, burst) = f"m:{method}", METHOD_TIERS[method]
+        else:
+            return
+        wait_ms = int(
+            await self._gcra(keys=[self.keys.pacing(scope)], args=[interval, (burst - 1) * interval])
+        )
+        if wait_ms > 0:
+            SLACK_PACING_WAIT.labels(method).inc(wait_ms / 1000)
+            await asyncio.sleep(wait_ms / 1000)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return exc.retry_after
+        return min(self.config.max_backoff, self.config.base_backoff * 2 ** (state.attempt_number - 1))
+
+    async def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        """Call a Web API method; returns Slack's response data or raises ``SlackCallError``."""
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self.config.attempts),
+                wait=self._wait,
+                retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+                reraise=True,
+            ):
+                with attempt:
+                    return await self._once(method, kwargs)
+        except _Retryable as exc:
+            SLACK_CALLS.labels(method, "gave_up").inc()
+            log.error("slack call gave up", extra={"method": method, "reason": exc.reason})
+            raise SlackCallError(method, exc.reason) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(self, method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+        await self._pace(method, kwargs)
+        started = time.perf_counter()
+        self.calls += 1
+        try:
+            body = _json_safe(kwargs)
+            # Slack reads JSON bodies on write methods; read methods want form fields
+            as_json = any(isinstance(v, list | dict) for v in body.values())
+            call = (
+                self.client.api_call(method, json=body)
+                if as_json
+                else self.client.api_call(method, data=body)
+            )
+            response = await asyncio.wait_for(call, timeout=self.config.timeout)
+            SLACK_CALLS.labels(method, "ok").inc()
+            return dict(response.data) if isinstance(response.data, dict) else {"ok": True}
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = (
+                str(exc.response.get("error", f"http_{status}")) if exc.response.data else f"http_{status}"
+            )
+            if status == 429:
+                SLACK_RATELIMITED.labels(method).inc()
+                SLACK_CALLS.labels(method, "ratelimited").inc()
+                retry_after = float(
+                    exc.response.headers.get("Retry-After", exc.response.headers.get("retry-after", 1))
+                )
+                raise _Retryable(method, "ratelimited", retry_after) from exc
+            if status >= 500:
+                SLACK_CALLS.labels(method, "server_error").inc()
+                raise _Retryable(method, f"http_{status}") from exc
+            if error in FATAL_ERRORS or status < 500:
+                SLACK_CALLS.labels(method, "error").inc()
+                raise SlackCallError(method, error, dict(exc.response.data or {})) from exc
+            raise  # pragma: no cover
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            SLACK_CALLS.labels(method, "connection_error").inc()
+            raise _Retryable(method, type(exc).__name__) from exc
+        finally:
+            SLACK_CALL_SECONDS.labels(method).observe(time.perf_counter() - started)
+
+    # ----------------------------------------------------------------------------------------
+    async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
+        """Post to a slash command's or action's response_url (ephemeral by default)."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.timeout))
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(4),
+            wait=self._wait,
+            retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+            reraise=True,
+        ):
+            with attempt:
+                try:
+                    async with self._http.post(response_url, json=payload) as resp:
+                        body = await resp.text()
+                        if resp.status == 429:
+                            SLACK_CALLS.labels("response_url", "ratelimited").inc()
+                            raise _Retryable(
+                                "response_url", "ratelimited", float(resp.headers.get("Retry-After", 1))
+                            )
+                        if resp.status >= 500:
+                            SLACK_CALLS.labels("response_url", "server_error").inc()
+                            raise _Retryable("response_url", f"http_{resp.status}")
+                        if resp.status >= 400:
+                            SLACK_CALLS.labels("response_url", "error").inc()
+                            raise SlackCallError("response_url", f"http_{resp.status}: {body[:200]}")
+                        SLACK_CALLS.labels("response_url", "ok").inc()
+                except (TimeoutError, aiohttp.ClientError) as exc:
+                    SLACK_CALLS.labels("response_url", "connection_error").inc()
+                    raise _Retryable("response_url", type(exc).__name__) from exc
+
+
+def _json_safe(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """slack_sdk model objects -> dicts, so the JSON body serialises."""
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if isinstance(value, list | tuple):
+            out[key] = [v.to_dict() if hasattr(v, "to_dict") else v for v in value]
+        elif hasattr(value, "to_dict"):
+            out[key] = value.to_dict()
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,1 @@
+"""Views: pure functions from state to Block Kit (slack_sdk.models). No I/O here."""

@@ -1,0 +1,231 @@
+"""Incident messages: the announcement, updates, resolution, details and lists."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    DividerBlock,
+    PlainTextObject,
+)
+
+from bot.core.models import Incident, StatusUpdate, TimelineEntry
+from bot.durations import format_duration
+from bot.policy import Policy
+from bot.templates import TemplateFailure, escape, render, slack_date, user_link
+from bot.views.common import clip, context, fields, header, limit_blocks, section, sections
+
+ACK = "incident_ack"
+RESOLVE = "incident_resolve"
+REOPEN = "incident_reopen"
+
+# Other parts add their buttons (Escalate, Runbook, Run diagnostics...) to incident messages here.
+ButtonProvider = Callable[[Policy, Incident], list[Any]]
+BUTTON_PROVIDERS: list[ButtonProvider] = []
+
+
+def incident_button(fn: ButtonProvider) -> ButtonProvider:
+    BUTTON_PROVIDERS.append(fn)
+    return fn
+
+
+def _duration(seconds: float | None) -> str:
+    return format_duration(seconds) if seconds is not None else "—"
+
+
+def template_context(policy: Policy, inc: Incident) -> dict[str, Any]:
+    sev = policy.severity_by_name(inc.severity)
+    status = policy.status_by_name(inc.status)
+    return {
+        "incident": inc,
+        "severity": sev,
+        "status": status,
+        "commander": inc.commander,
+        "war_room": inc.war_room.channel_id if inc.war_room else None,
+        "response_target": sev.response_text or format_duration(sev.response_target),
+        "metrics": {
+            "time_to_acknowledge": _duration(inc.time_to_acknowledge),
+            "time_to_mitigate": _duration(inc.time_to_mitigate),
+            "time_to_resolve": _duration(inc.time_to_resolve),
+            "updates": len(inc.updates),
+            "escalations": inc.escalations,
+        },
+    }
+
+
+def _templated(policy: Policy, name: str, inc: Incident, extra: dict[str, Any] | None = None) -> str:
+    from bot.policy import TemplatesPolicy
+
+    ctx = {**template_context(policy, inc), **(extra or {})}
+    source = getattr(policy.templates, name)
+    try:
+        return render(name, source, ctx)
+    except TemplateFailure as exc:
+        # a broken policy template never silences a post: fall back to the built-in one and say so
+        text = render(name, getattr(TemplatesPolicy(), name), ctx)
+        return f"{text}\n_:warning: {escape(str(exc))}; the default template was used._"
+
+
+def incident_buttons(policy: Policy, inc: Incident) -> list[Any]:
+    buttons: list[Any] = []
+    if not inc.is_resolved:
+        if not inc.acknowledged_by:
+            buttons.append(ButtonElement(text="Acknowledge", action_id=ACK, value=inc.id, style="primary"))
+        buttons.append(
+            ButtonElement(
+                text="Resolve",
+                action_id=RESOLVE,
+                value=inc.id,
+                style="danger",
+                confirm=ConfirmObject(
+                    title="Resolve incident?",
+                    text=clip(f"Mark {inc.id} ({escape(inc.title)}) as resolved?", 300),
+                    confirm="Resolve",
+                    deny="Cancel",
+                ),
+            )
+        )
+    elif not inc.closed_at:
+        buttons.append(ButtonElement(text="Reopen", action_id=REOPEN, value=inc.id))
+    for provider in BUTTON_PROVIDERS:
+        buttons.extend(provider(policy, inc))
+    return buttons[:25]
+
+
+def announcement(policy: Policy, inc: Incident) -> list[Block]:
+    """The headline post; re-rendered in place on every change."""
+    status = policy.status_by_name(inc.status)
+    blocks: list[Block] = [
+        header(f"{inc.id}: {inc.title}"),
+        *sections(_templated(policy, "announcement", inc)),
+    ]
+    facts = [f"{status.emoji} {status.label}".strip()]
+    if inc.acknowledged_by:
+        facts.append(f"acknowledged by {user_link(inc.acknowledged_by)} {slack_date(inc.acknowledged_at)}")
+    if inc.updates:
+        last = inc.updates[-1]
+        facts.append(f"update #{last.number} {slack_date(last.at)}")
+    if inc.is_resolved:
+        facts.append(f"resolved by {user_link(inc.resolved_by)} {slack_date(inc.resolved_at)}")
+    blocks.append(context(" · ".join(facts)))
+    buttons = incident_buttons(policy, inc)
+    if buttons:
+        blocks.append(ActionsBlock(block_id=f"incident:{inc.id}", elements=buttons))
+    return limit_blocks(blocks)
+
+
+def announcement_text(policy: Policy, inc: Incident) -> str:
+    sev = policy.severity_by_name(inc.severity)
+    return clip(f"{sev.label} incident {inc.id}: {inc.title} ({inc.status})", 3000)
+
+
+def status_update(policy: Policy, inc: Incident, update: StatusUpdate) -> list[Block]:
+    text = _templated(
+        policy, "status_update", inc, {"update": update, "status": policy.status_by_name(update.status)}
+    )
+    return [*sections(text), context(f"{inc.id} · by {user_link(update.by)} · {slack_date(update.at)}")]
+
+
+def status_update_text(inc: Incident, update: StatusUpdate) -> str:
+    return clip(f"{inc.id} update #{update.number} ({update.status}): {update.message}", 3000)
+
+
+def resolution(policy: Policy, inc: Incident) -> list[Block]:
+    return [
+        *sections(_templated(policy, "resolution", inc)),
+        context(f"Resolved by {user_link(inc.resolved_by)}"),
+    ]
+
+
+def topic(policy: Policy, inc: Incident) -> str:
+    sev = policy.severity_by_name(inc.severity)
+    commander = f"IC <@{inc.commander}>" if inc.commander else "no commander yet"
+    return clip(f"{inc.id} · {sev.label} · {inc.status} · {commander} · {inc.title}", 250)
+
+
+def details(policy: Policy, inc: Incident, timeline: list[TimelineEntry]) -> list[Block]:
+    sev = policy.severity_by_name(inc.severity)
+    status = policy.status_by_name(inc.status)
+    roles = ", ".join(f"{r.replace('_', ' ')}: {user_link(u)}" for r, u in inc.roles.items()) or "none"
+    pairs = [
+        ("Severity", f"{sev.emoji} {sev.label}".strip()),
+        ("Status", f"{status.emoji} {status.label}".strip()),
+        ("Declared", f"{slack_date(inc.created_at)} by {user_link(inc.created_by)}"),
+        (
+            "Acknowledged",
+            f"{slack_date(inc.acknowledged_at)} by {user_link(inc.acknowledged_by)}"
+            if inc.acknowledged_by
+            else "not yet",
+        ),
+        ("Roles", roles),
+        ("War room", f"<#{inc.war_room.channel_id}>" if inc.war_room else "none"),
+    ]
+    if inc.is_resolved:
+        pairs.append(("Resolved", f"{slack_date(inc.resolved_at)} after {_duration(inc.time_to_resolve)}"))
+    blocks: list[Block] = [header(f"{inc.id}: {inc.title}"), fields(pairs)]
+    if inc.summary:
+        blocks.append(section(f"*Summary:* {escape(inc.summary)}"))
+    blocks.append(DividerBlock())
+    blocks.append(section("*Timeline*\n" + timeline_text(timeline[-20:])))
+    if len(timeline) > 20:
+        blocks.append(context(f"{len(timeline) - 20} earlier entries: `/incident timeline {inc.id}`"))
+    return limit_blocks(blocks)
+
+
+def timeline_text(entries: list[TimelineEntry]) -> str:
+    lines = [
+        f"• {slack_date(e.at, '{time}')} {user_link(e.actor) if e.actor[:1] in 'UW' else escape(e.actor)}: "
+        f"{escape(e.text)}"
+        for e in entries
+    ]
+    return "\n".join(lines) or "_empty_"
+
+
+def incident_list(policy: Policy, incidents: list[Incident], scope: str) -> list[Block]:
+    if not incidents:
+        return [section(f"No {'open ' if scope == 'open' else ''}incidents. :tada:")]
+    lines = []
+    for inc in incidents:
+        sev = policy.severity_by_name(inc.severity)
+        room = f" · <#{inc.war_room.channel_id}>" if inc.war_room else ""
+        lines.append(f"{sev.emoji} *{inc.id}* {escape(inc.title)} — {inc.status}{room}")
+    title = "Open incidents" if scope == "open" else "All incidents"
+    return limit_blocks([header(f"{title} ({len(incidents)})"), *sections("\n".join(lines))])
+
+
+def created_reply(inc: Incident, announcement_link: str | None) -> list[Block]:
+    where = []
+    if announcement_link:
+        where.append(f"<{announcement_link}|announcement>")
+    if inc.war_room:
+        where.append(f"war room <#{inc.war_room.channel_id}>")
+    text = f":rotating_light: *{inc.id}* declared: {escape(inc.title)}"
+    if where:
+        text += "\n" + " · ".join(where)
+    return [section(text)]
+
+
+def message(text: str) -> list[Block]:
+    return [section(text)]
+
+
+def usage(command: str, usage_lines: list[str], problem: str | None = None) -> list[Block]:
+    body = "\n".join(f"`{u}`" for u in usage_lines)
+    blocks: list[Block] = []
+    if problem:
+        blocks.append(section(f":warning: {problem}"))
+    blocks.append(section(f"*Usage of {command}*\n{body}"))
+    return blocks
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+__all__ = ["PlainTextObject"]

@@ -1,0 +1,160 @@
+"""What every slash command shares: text splitting, usage errors, replies and a sub-command registry.
+
+A command module declares a pydantic model per sub-command (parsing), a handler (calls the core)
+and uses a view (renders). The Bolt wiring in bot/app.py does the rest: ack at once, run the
+handler after, answer every failure in words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from slack_sdk.models.blocks import Block
+
+from bot.context import AppContext
+
+M = TypeVar("M", bound=BaseModel)
+INCIDENT_ID = re.compile(r"^(?:#?inc-)?#?\d{1,9}$", re.IGNORECASE)
+USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’"}
+MAX_TEXT = 3000
+
+
+class UsageError(Exception):
+    """Bad or missing arguments: answered with the problem and the command's usage."""
+
+    def __init__(self, problem: str | None = None) -> None:
+        super().__init__(problem or "")
+        self.problem = problem
+
+
+def unquote(text: str) -> str:
+    t = text.strip()
+    if len(t) >= 2 and t[0] in _QUOTES and t[-1] == _QUOTES[t[0]]:
+        return t[1:-1].strip()
+    return t
+
+
+def split(text: str, words: int) -> list[str]:
+    """The first ``words`` whitespace-separated words, then the rest of the text (quotes optional)."""
+    parts = text.strip().split(maxsplit=words)
+    if len(parts) > words:
+        return [*parts[:words], unquote(parts[words])]
+    return parts
+
+
+def looks_like_incident(word: str) -> bool:
+    return bool(INCIDENT_ID.match(word.strip()))
+
+
+def user_id_of(word: str) -> str | None:
+    m = USER_MENTION.match(word.strip())
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def validate(model: type[M], **data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from exc
+
+
+@dataclass
+class Request:
+    ctx: AppContext
+    command: str
+    user_id: str
+    channel_id: str
+    text: str
+    response_url: str | None = None
+    trigger_id: str | None = None
+
+
+@dataclass
+class Reply:
+    blocks: list[Block]
+    text: str = ""
+    in_channel: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "response_type": "in_channel" if self.in_channel else "ephemeral",
+            "text": self.text or "ChatOps",
+            "blocks": [b.to_dict() for b in self.blocks],
+        }
+
+
+Parser = Callable[[str], BaseModel]
+Handler = Callable[[Request, Any], Awaitable[Reply | None]]
+
+
+@dataclass
+class Subcommand:
+    name: str
+    usage: list[str]
+    summary: str
+    parse: Parser
+    handle: Handler
+    permission: str | None = None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass
+class SlashCommand:
+    """One slash command with verbs (``/incident create ...``); ``default`` runs when no verb matches."""
+
+    name: str
+    summary: str
+    subcommands: dict[str, Subcommand] = field(default_factory=dict)
+    default: str | None = None
+
+    def sub(
+        self,
+        name: str,
+        *,
+        usage: list[str],
+        summary: str,
+        parse: Parser,
+        permission: str | None = None,
+        aliases: tuple[str, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            sub = Subcommand(name, usage, summary, parse, fn, permission, aliases)
+            for word in (name, *aliases):
+                self.subcommands[word] = sub
+            return fn
+
+        return register
+
+    def usage_lines(self) -> list[str]:
+        seen: list[Subcommand] = []
+        for sub in self.subcommands.values():
+            if sub not in seen:
+                seen.append(sub)
+        return [line for sub in seen for line in sub.usage]
+
+    def route(self, text: str) -> tuple[Subcommand | None, str]:
+        """The sub-command named by the first word and the rest of the text."""
+        words = text.strip().split(maxsplit=1)
+        verb = words[0].lower() if words else ""
+        rest = words[1] if len(words) > 1 else ""
+        if verb in self.subcommands:
+            return self.subcommands[verb], rest
+        if self.default and self.default in self.subcommands:
+            return self.subcommands[self.default], text.strip()
+        return None, text
+
+
+REGISTRY: dict[str, SlashCommand] = {}
+
+
+def slash_command(name: str, summary: str, default: str | None = None) -> SlashCommand:
+    if name not in REGISTRY:
+        REGISTRY[name] = SlashCommand(name, summary, default=default)
+    return REGISTRY[name]

@@ -1,0 +1,241 @@
+"""/incident: declare, list, show, resolve, reopen, assign roles, add notes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from bot.core.store import normalise_id
+from bot.views import incident as views
+from bot.workflows import incidents as flow
+from commands.base import (
+    MAX_TEXT,
+    Reply,
+    Request,
+    UsageError,
+    looks_like_incident,
+    slash_command,
+    split,
+    unquote,
+    user_id_of,
+    validate,
+)
+from commands.resolve import incident_for, with_problems
+
+incident = slash_command("/incident", "Declare and run incidents", default=None)
+
+
+class CreateArgs(BaseModel):
+    severity: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=150)
+    service: str | None = None
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if not v:
+            raise ValueError("a title is needed")
+        return v
+
+
+def parse_create(text: str) -> CreateArgs:
+    parts = split(text, 1)
+    if len(parts) < 2:
+        raise UsageError("Give a severity and a title.")
+    severity, title = parts
+    service = None
+    words = title.split()
+    if words and words[-1].startswith("service="):
+        service = words[-1].split("=", 1)[1] or None
+        title = unquote(" ".join(words[:-1]))
+    return validate(CreateArgs, severity=severity, title=title, service=service)
+
+
+@incident.sub(
+    "create",
+    aliases=("declare", "new"),
+    permission="declare",
+    usage=[
+        "/incident create <severity> <title> [service=<name>]",
+        '/incident create critical "API gateway down"',
+    ],
+    summary="Declare an incident",
+    parse=parse_create,
+)
+async def create(req: Request, args: CreateArgs) -> Reply:
+    policy = req.ctx.policy
+    if policy.severity(args.severity) is None:
+        names = ", ".join(
+            f"{s.name} ({'/'.join(s.aliases[:2])})" if s.aliases else s.name for s in policy.severities
+        )
+        raise UsageError(f"`{args.severity}` is not a severity. Use one of: {names}.")
+    out = await flow.declare(
+        req.ctx,
+        user=req.user_id,
+        severity=args.severity,
+        title=args.title,
+        origin_channel=req.channel_id,
+        service=args.service,
+    )
+    return with_problems(
+        Reply(views.created_reply(out.incident, out.announcement_link), text=f"{out.incident.id} declared"),
+        out.problems,
+    )
+
+
+class ListArgs(BaseModel):
+    scope: Literal["open", "all"] = "open"
+
+
+def parse_list(text: str) -> ListArgs:
+    word = text.strip().lower() or "open"
+    if word not in ("open", "all"):
+        raise UsageError(f"`{word}`: list `open` or `all` incidents.")
+    return ListArgs(scope=word)  # type: ignore[arg-type]
+
+
+@incident.sub(
+    "list", usage=["/incident list [open|all]"], summary="List incidents", parse=parse_list, aliases=("ls",)
+)
+async def list_(req: Request, args: ListArgs) -> Reply:
+    found = await req.ctx.store.list(include_resolved=args.scope == "all")
+    return Reply(views.incident_list(req.ctx.policy, found, args.scope), text="Incidents")
+
+
+class RefArgs(BaseModel):
+    incident_id: str | None = None
+    text: str = Field(default="", max_length=MAX_TEXT)
+
+
+def _ref_then_text(text: str) -> RefArgs:
+    parts = split(text, 1)
+    if parts and looks_like_incident(parts[0]):
+        given = normalise_id(parts[0])
+        rest = parts[1] if len(parts) > 1 else ""
+        return validate(RefArgs, incident_id=given, text=rest)
+    return validate(RefArgs, incident_id=None, text=unquote(text))
+
+
+def parse_ref_only(text: str) -> RefArgs:
+    args = _ref_then_text(text)
+    if args.text:
+        raise UsageError(f"`{args.text}` is not an incident ID (they look like INC-12).")
+    return args
+
+
+@incident.sub(
+    "show",
+    usage=["/incident show <INC>"],
+    summary="Show an incident",
+    parse=parse_ref_only,
+    aliases=("status", "info"),
+)
+async def show(req: Request, args: RefArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    timeline = await req.ctx.store.timeline(inc.id)
+    return Reply(views.details(req.ctx.policy, inc, timeline), text=f"{inc.id}: {inc.title}")
+
+
+@incident.sub(
+    "resolve",
+    permission="resolve",
+    usage=["/incident resolve <INC> [summary]"],
+    summary="Resolve an incident",
+    parse=_ref_then_text,
+)
+async def resolve(req: Request, args: RefArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    out = await flow.resolve(req.ctx, inc.id, req.user_id, args.text or None)
+    return with_problems(
+        Reply(views.message(f":white_check_mark: {inc.id} resolved."), text="resolved"), out.problems
+    )
+
+
+@incident.sub(
+    "reopen",
+    permission="resolve",
+    usage=["/incident reopen <INC>"],
+    summary="Reopen a resolved incident",
+    parse=parse_ref_only,
+)
+async def reopen(req: Request, args: RefArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    out = await flow.reopen(req.ctx, inc.id, req.user_id)
+    return with_problems(
+        Reply(views.message(f":arrows_counterclockwise: {inc.id} reopened."), text="reopened"), out.problems
+    )
+
+
+class RoleArgs(BaseModel):
+    incident_id: str | None
+    role: str
+    user: str
+
+
+def parse_role(text: str) -> RoleArgs:
+    words = text.split()
+    incident_id = None
+    if words and looks_like_incident(words[0]):
+        incident_id = normalise_id(words.pop(0))
+    if len(words) != 2:
+        raise UsageError("Give a role and a person, e.g. `commander @alice`.")
+    user = user_id_of(words[1])
+    if user is None:
+        raise UsageError(f"`{words[1]}` is not a person: mention them, e.g. @alice.")
+    return RoleArgs(incident_id=incident_id, role=words[0], user=user)
+
+
+@incident.sub(
+    "role",
+    permission="update",
+    usage=["/incident role <INC> <commander|tech-lead|comms-lead|scribe> <@user>"],
+    summary="Assign a role",
+    parse=parse_role,
+)
+async def role(req: Request, args: RoleArgs) -> Reply:
+    if req.ctx.policy.role(args.role) is None:
+        names = ", ".join(r.name.replace("_", "-") for r in req.ctx.policy.roles)
+        raise UsageError(f"`{args.role}` is not a role. Roles: {names}.")
+    inc = await incident_for(req, args.incident_id)
+    out = await flow.assign_role(req.ctx, inc.id, req.user_id, args.role, args.user)
+    return with_problems(
+        Reply(views.message(f"<@{args.user}> is now {args.role} of {inc.id}."), text="role"), out.problems
+    )
+
+
+def parse_note(text: str) -> RefArgs:
+    args = _ref_then_text(text)
+    if not args.text.strip():
+        raise UsageError("Write the note after the incident ID.")
+    return args
+
+
+@incident.sub(
+    "note",
+    permission="update",
+    usage=["/incident note <INC> <text>"],
+    summary="Add a timeline note",
+    parse=parse_note,
+)
+async def note(req: Request, args: RefArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    await flow.add_note(req.ctx, inc.id, req.user_id, args.text)
+    return Reply(views.message(f":memo: Note added to {inc.id}'s timeline."), text="note added")
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+def parse_nothing(text: str) -> NoArgs:
+    return NoArgs()
+
+
+@incident.sub("help", usage=["/incident help"], summary="This help", parse=parse_nothing, aliases=("?",))
+async def help_(req: Request, args: NoArgs) -> Reply:
+    from commands.base import REGISTRY
+
+    lines = [line for cmd in REGISTRY.values() for line in cmd.usage_lines()]
+    return Reply(views.usage("the incident bot", lines), text="help")

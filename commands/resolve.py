@@ -1,0 +1,30 @@
+"""Finding the incident a command is about, and attaching Slack problems to a reply."""
+
+from __future__ import annotations
+
+from bot.core.models import Incident
+from bot.core.state import Refused
+from bot.core.store import NotFound
+from bot.templates import escape
+from bot.views.common import context
+from commands.base import Reply, Request, UsageError
+
+
+async def incident_for(req: Request, given: str | None) -> Incident:
+    """The incident named, or the one whose war room the command was typed in."""
+    incident_id = given or await req.ctx.store.incident_for_channel(req.channel_id)
+    if incident_id is None:
+        raise UsageError("Give an incident ID (e.g. INC-12), or run this inside the incident's war room.")
+    try:
+        return await req.ctx.store.get(incident_id)
+    except NotFound as exc:
+        raise Refused(f"{incident_id} does not exist. `/incident list` shows the open ones.") from exc
+
+
+def with_problems(reply: Reply, problems: list[str]) -> Reply:
+    if problems:
+        text = ":warning: Done, but some Slack steps failed (state is saved):\n" + "\n".join(
+            f"• {escape(p)}" for p in problems[:10]
+        )
+        reply.blocks.append(context(text))
+    return reply

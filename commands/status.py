@@ -1,0 +1,70 @@
+"""/status update: a numbered, templated status update in the war room and under the announcement."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from bot.core.store import normalise_id
+from bot.views import incident as views
+from bot.workflows import incidents as flow
+from commands.base import (
+    MAX_TEXT,
+    Reply,
+    Request,
+    UsageError,
+    looks_like_incident,
+    slash_command,
+    split,
+    validate,
+)
+from commands.resolve import incident_for, with_problems
+
+status = slash_command("/status", "Post incident status updates", default="update")
+
+
+class UpdateArgs(BaseModel):
+    incident_id: str | None
+    status: str = Field(min_length=1)
+    message: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+def parse_update(text: str) -> UpdateArgs:
+    words = text.strip().split(maxsplit=1)
+    incident_id = None
+    if words and looks_like_incident(words[0]):
+        incident_id = normalise_id(words[0])
+        text = words[1] if len(words) > 1 else ""
+    parts = split(text, 1)
+    if not parts:
+        raise UsageError("Give a status and a message.")
+    if len(parts) < 2 or not parts[1].strip():
+        raise UsageError("Say what is happening after the status.")
+    return validate(UpdateArgs, incident_id=incident_id, status=parts[0].lower(), message=parts[1])
+
+
+@status.sub(
+    "update",
+    permission="update",
+    usage=[
+        "/status update <INC> <investigating|identified|monitoring|resolved> <message>",
+        '/status update INC-123 investigating "Checking database connectivity"',
+    ],
+    summary="Post a status update",
+    parse=parse_update,
+)
+async def update(req: Request, args: UpdateArgs) -> Reply:
+    policy = req.ctx.policy
+    if policy.status(args.status) is None:
+        raise UsageError(
+            f"`{args.status}` is not a status. Use one of: {', '.join(s.name for s in policy.statuses)}."
+        )
+    inc = await incident_for(req, args.incident_id)
+    out = await flow.update_status(req.ctx, inc.id, req.user_id, args.status, args.message)
+    number = out.update.number if out.update else len(out.incident.updates)
+    return with_problems(
+        Reply(
+            views.message(f":loudspeaker: Update #{number} posted for {inc.id} ({args.status})."),
+            text="posted",
+        ),
+        out.problems,
+    )
