@@ -3,9 +3,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from vendor_server import SleepRecorder, VendorServer
 
 from integrations.pager_http import RetryPolicy
+from tests.pagers.vendor_server import SleepRecorder, VendorServer
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from vendor_server import Scripted, SleepRecorder, VendorServer
 
 from integrations.opsgenie import OpsgenieClient, opsgenie_priority, opsgenie_responders
 from integrations.pager_http import Delivered, Failed, FailureKind, RetryPolicy
 from integrations.paging import PageRequest
+from tests.pagers.vendor_server import Scripted, SleepRecorder, VendorServer
 
 
 def client(

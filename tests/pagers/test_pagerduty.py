@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from vendor_server import Scripted, SleepRecorder, VendorServer
 
 from integrations.pager_http import Delivered, Failed, FailureKind, RetryPolicy
 from integrations.pagerduty import PagerDutyClient, pagerduty_severity
 from integrations.paging import PageRequest
+from tests.pagers.vendor_server import Scripted, SleepRecorder, VendorServer
 
 
 def client(

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from vendor_server import Scripted, SleepRecorder, VendorServer
 
 from integrations.pager_http import Delivered, Failed, FailureKind, RetryPolicy
 from integrations.statuspage import StatuspageClient, component_status, impact_for, statuspage_status
+from tests.pagers.vendor_server import Scripted, SleepRecorder, VendorServer
 
 
 def client(vendor: VendorServer, policy: RetryPolicy, sleeps: SleepRecorder, **kw: str) -> StatuspageClient:
