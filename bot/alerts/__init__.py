@@ -1,0 +1,1 @@
+"""Alertmanager notifications as grouped, threaded Slack posts (intake → stream → worker → outbox)."""
