@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.alerts.config import AlertsPolicy
 from bot.durations import Duration
 
 
@@ -168,6 +169,7 @@ class Policy(Section):
     responders: RespondersPolicy = Field(default_factory=RespondersPolicy)
     templates: TemplatesPolicy = Field(default_factory=TemplatesPolicy)
     permissions: PermissionsPolicy = Field(default_factory=PermissionsPolicy)
+    alerts: AlertsPolicy = Field(default_factory=AlertsPolicy)
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
