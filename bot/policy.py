@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.alerts.config import AlertsPolicy
 from bot.durations import Duration
+from bot.escalation.config import EscalationPolicy
 
 
 class Section(BaseModel):
@@ -170,6 +171,7 @@ class Policy(Section):
     templates: TemplatesPolicy = Field(default_factory=TemplatesPolicy)
     permissions: PermissionsPolicy = Field(default_factory=PermissionsPolicy)
     alerts: AlertsPolicy = Field(default_factory=AlertsPolicy)
+    escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
