@@ -13,7 +13,9 @@ class Settings(BaseSettings):
     ``CHATOPS_SECRETS_DIR`` points there (Kubernetes secret volumes, Docker secrets).
     """
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", populate_by_name=True
+    )
 
     slack_bot_token: SecretStr = SecretStr("")
     slack_signing_secret: SecretStr = SecretStr("")
