@@ -1,0 +1,119 @@
+"""Signed HTTP requests to the bot, as Slack sends them (v0 signature, 3-second acknowledgement)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+log = logging.getLogger("sandbox.delivery")
+
+USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class DeliveryResult:
+    status: int | None
+    ack_ms: float
+    body: Any = None
+    error: str | None = None
+    detail: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Delivery:
+    """Sends requests to ``bot_url``; the HTTP answer within the ack timeout is Slack's acknowledgement."""
+
+    def __init__(self, signing_secret: str, ack_timeout: float) -> None:
+        self.signing_secret = signing_secret
+        self.ack_timeout = ack_timeout
+        self.bot_url: str | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.log: list[dict[str, Any]] = []
+
+    async def start(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send_form(self, fields: dict[str, str], kind: str) -> DeliveryResult:
+        return await self._send(urlencode(fields).encode(), "application/x-www-form-urlencoded", kind)
+
+    async def send_payload(self, payload: dict[str, Any], kind: str) -> DeliveryResult:
+        return await self.send_form({"payload": json.dumps(payload)}, kind)
+
+    async def send_event(self, envelope: dict[str, Any]) -> DeliveryResult:
+        return await self._send(json.dumps(envelope).encode(), "application/json", "event")
+
+    async def _send(self, body: bytes, content_type: str, kind: str) -> DeliveryResult:
+        if not self.bot_url:
+            log.warning("SANDBOX: no bot_url set; %s not delivered", kind)
+            return DeliveryResult(None, 0.0, error="dispatch_failed", detail="no bot_url configured")
+        await self.start()
+        assert self._session is not None
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature(self.signing_secret, timestamp, body),
+        }
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.ack_timeout):
+                async with self._session.post(self.bot_url, data=body, headers=headers) as resp:
+                    raw = await resp.read()
+                    status = resp.status
+                    ctype = resp.content_type
+        except TimeoutError:
+            ms = (time.perf_counter() - started) * 1000
+            log.warning(
+                "SANDBOX: bot did not acknowledge %s within %.1f s: operation_timeout", kind, self.ack_timeout
+            )
+            self._record(kind, None, ms, "operation_timeout")
+            return DeliveryResult(None, ms, error="operation_timeout")
+        except aiohttp.ClientError as exc:
+            ms = (time.perf_counter() - started) * 1000
+            log.warning("SANDBOX: delivering %s to %s failed: %s", kind, self.bot_url, exc)
+            self._record(kind, None, ms, "dispatch_failed")
+            return DeliveryResult(None, ms, error="dispatch_failed", detail=str(exc))
+        ms = (time.perf_counter() - started) * 1000
+        parsed: Any = None
+        if raw.strip():
+            text = raw.decode("utf-8", "replace")
+            if ctype == "application/json" or text.lstrip().startswith("{"):
+                try:
+                    parsed = json.loads(text)
+                except json.JSONDecodeError:
+                    parsed = text
+            else:
+                parsed = text
+        if status >= 300:
+            log.warning("SANDBOX: bot answered %s with HTTP %s", kind, status)
+            self._record(kind, status, ms, "dispatch_failed")
+            return DeliveryResult(status, ms, body=parsed, error="dispatch_failed", detail=f"HTTP {status}")
+        self._record(kind, status, ms, None)
+        return DeliveryResult(status, ms, body=parsed)
+
+    def _record(self, kind: str, status: int | None, ms: float, error: str | None) -> None:
+        self.log.append({"kind": kind, "status": status, "ack_ms": round(ms, 2), "error": error})
+        del self.log[:-500]
