@@ -84,7 +84,7 @@ class OutboxConfig:
     concurrency: int = 64
     lease_seconds: float = 20.0
     poll_seconds: float = 0.05
-    reply_budget_chars: int = 12_000
+    reply_budget_chars: int = 20_000
     max_merge_ops: int = 200
     # After an uncertain outcome, wait this long before looking the message up (a slow request may
     # still land in the meantime).
