@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.alerts.config import AlertsPolicy
 from bot.durations import Duration
 from bot.escalation.config import EscalationPolicy
+from bot.review.config import ReviewPolicy
 
 
 class Section(BaseModel):
@@ -172,6 +173,7 @@ class Policy(Section):
     permissions: PermissionsPolicy = Field(default_factory=PermissionsPolicy)
     alerts: AlertsPolicy = Field(default_factory=AlertsPolicy)
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
+    review: ReviewPolicy = Field(default_factory=ReviewPolicy)
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
