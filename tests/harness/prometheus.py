@@ -19,6 +19,8 @@ or list ``"tests.harness.prometheus"`` in the root conftest's ``pytest_plugins``
 
 * ``metrics_endpoint`` — a running :class:`MetricsEndpoint` (function scope).
 * ``prometheus`` — a running :class:`PrometheusServer` scraping ``metrics_endpoint``.
+* ``shared_prometheus`` / ``shared_metrics_endpoint`` — session-wide pair for query-only tests
+  (starting Prometheus costs ~5 s: its target discovery batches updates every 5 s).
 * ``prometheus_factory`` — ``prometheus_factory(endpoint=..., rules=..., alertmanagers=[...])`` for tests
   that need rule files or Alertmanager targets; everything it started is stopped at teardown.
 
@@ -548,3 +550,21 @@ def prometheus_factory(metrics_endpoint: MetricsEndpoint) -> Iterator[Prometheus
 def prometheus(prometheus_factory: PrometheusFactory) -> PrometheusServer:
     """A running Prometheus scraping ``metrics_endpoint`` every second (job ``test``)."""
     return prometheus_factory()
+
+
+@pytest.fixture(scope="session")
+def shared_metrics_endpoint() -> Iterator[MetricsEndpoint]:
+    with MetricsEndpoint() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def shared_prometheus(shared_metrics_endpoint: MetricsEndpoint) -> Iterator[PrometheusServer]:
+    """One Prometheus for the whole session, scraping ``shared_metrics_endpoint`` (job ``test``).
+
+    Starting Prometheus costs ~5 s (its target discovery batches updates every 5 s), so tests that only
+    query share this one: each test sets its own exposition text with metric names of its own and waits
+    for them with ``wait_for_query``; do not change its rules or targets (use ``prometheus_factory``)."""
+    server = PrometheusServer([shared_metrics_endpoint]).start()
+    yield server
+    server.stop()
