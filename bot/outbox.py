@@ -82,7 +82,7 @@ class Op:
 @dataclass(frozen=True)
 class OutboxConfig:
     concurrency: int = 64
-    lease_seconds: float = 20.0
+    lease_seconds: float = 10.0
     poll_seconds: float = 0.05
     reply_budget_chars: int = 20_000
     max_merge_ops: int = 200
