@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 COMMAND_MODULES = ["commands.incident", "commands.status", "commands.runbook", "commands.escalate"]
 # optional parts: a module with ``async def setup(app: web.Application, ctx: AppContext) -> None``
-PARTS: list[str] = ["bot.alerts.service"]
+PARTS: list[str] = ["bot.alerts.service", "bot.escalation.part"]
 CTX_KEY: web.AppKey[AppContext] = web.AppKey("ctx", AppContext)
 BOLT_KEY: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
 

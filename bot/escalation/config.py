@@ -152,11 +152,22 @@ class TimerRule(_Section):
         return value
 
 
+DEFAULT_PREFILL = """\
+Status: {{ status.label }}
+What we know:
+What we are doing:
+Next update: within {{ cadence }}"""
+
+
 class RemindersPolicy(_Section):
+    """Nudges to the commander when an incident goes quiet. ``prefill`` (Jinja2, sandboxed) fills
+    the update modal; it sees ``incident``, ``severity``, ``status`` and ``cadence``."""
+
     enabled: bool = True
     cadence: dict[str, Duration] = Field(default_factory=dict)  # per severity; default: its update_cadence
     snooze: Duration = timedelta(minutes=15)
     repeat: bool = True  # nudge again every cadence while no update comes
+    prefill: str = DEFAULT_PREFILL
 
 
 class PagerSettings(_Section):
@@ -256,6 +267,14 @@ class EscalationPolicy(_Section):
                             f"level {lv.level} target {t.name!r}: no rotation named {t.rotation!r} "
                             f"(rotations: {', '.join(rotation_names)})"
                         )
+        # Defaults follow the levels: with fewer levels, default roles and timers that name a missing
+        # level or target are dropped; the ones a policy file sets itself must all be right.
+        if "roles" not in self.model_fields_set:
+            self.roles = {
+                n: a for n, a in self.roles.items() if a.level is None or self._exists(a.level, a.target)
+            }
+        if "timers" not in self.model_fields_set:
+            self.timers = [t for t in self.timers if self._exists(t.level, t.target)]
         for name, alias in self.roles.items():
             if alias.level is not None:
                 self._check_level_target(f"role alias {name!r}", alias.level, alias.target)
@@ -267,6 +286,10 @@ class EscalationPolicy(_Section):
             if timer.target:
                 timer.target = slug(timer.target)
         return self
+
+    def _exists(self, level: int, target: str | None) -> bool:
+        found = self.level(level)
+        return found is not None and (target is None or found.target(target) is not None)
 
     def _check_level_target(self, what: str, level: int, target: str | None) -> None:
         found = self.level(level)

@@ -90,6 +90,18 @@ def test_mistakes_are_explained(text: str, message: str) -> None:
         parse(text)
 
 
+def test_fewer_levels_drop_the_defaults_that_name_missing_ones() -> None:
+    pol = parse(
+        """
+        levels:
+          - {level: 1, name: On-call, targets: [{name: primary, users: [U1A]}]}
+          - {level: 2, name: Lead, targets: [{name: lead, users: [U2B]}]}
+        """
+    )
+    assert set(pol.roles) == {"primary", "tech-lead"}
+    assert [t.id for t in pol.timers] == ["high-unresolved-team-lead"]
+
+
 def test_unknown_severities_are_reported() -> None:
     pol = parse("timers: [{id: t, severities: [critcal], when: unresolved, after: 1m, level: 1}]")
     assert pol.unknown_severities({"critical", "high", "medium", "low"}) == ["critcal"]

@@ -1,0 +1,151 @@
+"""Escalation buttons and the update modal: the Escalate menu on incident messages, Acknowledge in
+the escalation DM, Post update / Snooze on a reminder. The clicker is the actor; permissions are
+checked by the dispatcher like for commands."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.actions import Click, action, view_submission
+from bot.context import AppContext
+from bot.core.models import Incident, TimelineEntry
+from bot.core.state import Refused, record
+from bot.escalation import paging, reminders
+from bot.escalation.engine import escalate
+from bot.escalation.runtime import escalation_policy
+from bot.escalation.targets import select
+from bot.gateway import SlackCallError
+from bot.policy import Policy
+from bot.views import escalate as views
+from bot.views import incident as incident_views
+from bot.views.common import to_dicts
+from bot.workflows import incidents as flow
+from commands.base import Reply
+from commands.resolve import with_problems
+
+log = logging.getLogger(__name__)
+
+
+@incident_views.incident_button
+def escalate_menu(policy: Policy, inc: Incident) -> list[Any]:
+    esc = getattr(policy, "escalation", None)
+    if esc is None or inc.is_resolved or not esc.levels:
+        return []
+    return [views.escalate_select(esc, inc)]
+
+
+@action(views.ESCALATE_SELECT, permission="escalate")
+async def escalate_from_menu(click: Click) -> Reply:
+    incident_id, _, level = (click.selected or click.value).partition("|")
+    selection = select(escalation_policy(click.ctx), level)
+    if not incident_id or selection is None:
+        raise Refused(f"`{level or click.value}` is not an escalation level any more; try `/escalate who`.")
+    out = await escalate(
+        click.ctx, incident_id, selection, actor=click.user_id, reason="from the Escalate menu"
+    )
+    text = f":arrow_double_up: {out.incident.id} escalated to {selection.label}."
+    return with_problems(Reply(incident_views.message(text), text="escalated"), out.problems)
+
+
+@action(views.DM_ACK, permission="update")
+async def acknowledge_escalation(click: Click) -> Reply:
+    ctx = click.ctx
+    inc = await ctx.store.get(click.value)
+    if inc.is_resolved:
+        raise Refused(f"{inc.id} is already resolved; nothing to acknowledge.")
+    problems: list[str] = []
+    if inc.acknowledged_by is None:
+        out = await flow.acknowledge(ctx, inc.id, click.user_id)  # the hook acknowledges the pages
+        inc, problems = out.incident, out.problems
+    else:
+        inc, _ = await ctx.store.apply(
+            inc.id,
+            record(
+                TimelineEntry(
+                    actor=click.user_id, kind="escalation_acknowledged", text="Acknowledged the escalation"
+                )
+            ),
+        )
+        problems += await paging.follow(ctx, inc, "acknowledge", click.user_id)
+    if click.channel_id and click.message_ts:
+        try:
+            await ctx.gateway.call(
+                "chat.update",
+                channel=click.channel_id,
+                ts=click.message_ts,
+                blocks=to_dicts(views.dm_acknowledged(inc, click.user_id)),
+                text=f"{inc.id}: acknowledged",
+            )
+        except SlackCallError as exc:
+            problems.append(f"updating the message failed: {exc.error}")
+    if inc.war_room:
+        await flow.invite(ctx, inc.war_room.channel_id, [click.user_id], flow.Outcome(inc, problems))
+    room = f" Join the war room: <#{inc.war_room.channel_id}>." if inc.war_room else ""
+    text = f":white_check_mark: You acknowledged the escalation on {inc.id}.{room}"
+    return with_problems(Reply(incident_views.message(text), text="acknowledged"), problems)
+
+
+@action(views.REMINDER_UPDATE, permission="update")
+async def open_update_modal(click: Click) -> Reply | None:
+    ctx = click.ctx
+    inc = await ctx.store.get(click.value)
+    if inc.is_resolved:
+        raise Refused(f"{inc.id} is resolved; no update is needed.")
+    trigger_id = click.body.get("trigger_id")
+    if not trigger_id:
+        raise Refused("Slack sent no trigger to open the form; use `/status update` instead.")
+    modal = views.status_modal(ctx.policy, inc, reminders.prefill(ctx, inc))
+    await ctx.gateway.call("views.open", trigger_id=trigger_id, view=modal.to_dict())
+    return None
+
+
+@action(views.REMINDER_SNOOZE, permission="update")
+async def snooze_reminder(click: Click) -> Reply:
+    ctx = click.ctx
+    inc = await ctx.store.get(click.value)
+    if inc.is_resolved:
+        raise Refused(f"{inc.id} is resolved; there is nothing to snooze.")
+    period = await reminders.snooze(ctx, inc, click.user_id)
+    problems: list[str] = []
+    if click.channel_id and click.message_ts:
+        try:
+            note = f":zzz: Update reminder for {inc.id} snoozed by <@{click.user_id}>."
+            await ctx.gateway.call(
+                "chat.update",
+                channel=click.channel_id,
+                ts=click.message_ts,
+                blocks=to_dicts(incident_views.message(note)),
+                text=f"{inc.id}: reminder snoozed",
+            )
+        except SlackCallError as exc:
+            problems.append(f"updating the reminder failed: {exc.error}")
+    minutes = int(period.total_seconds() // 60)
+    when = f"{minutes} min" if minutes else f"{int(period.total_seconds())} s"
+    return with_problems(
+        Reply(
+            incident_views.message(f":zzz: Snoozed: the next reminder for {inc.id} comes in {when}."),
+            text="snoozed",
+        ),
+        problems,
+    )
+
+
+@view_submission(views.STATUS_MODAL)
+async def submit_update(
+    ctx: AppContext, user: str, values: dict[str, Any], body: dict[str, Any]
+) -> dict[str, Any] | None:
+    incident_id = ((body.get("view") or {}).get("private_metadata") or "").strip()
+    status = (values.get(views.MODAL_STATUS_BLOCK) or {}).get(views.MODAL_VALUE) or ""
+    message = ((values.get(views.MODAL_MESSAGE_BLOCK) or {}).get(views.MODAL_VALUE) or "").strip()
+    if not message:
+        return {views.MODAL_MESSAGE_BLOCK: "Say what is happening."}
+    if ctx.policy.status(status) is None:
+        return {views.MODAL_STATUS_BLOCK: "Pick a status."}
+    try:
+        out = await flow.update_status(ctx, incident_id, user, status, message)
+    except Refused as exc:
+        return {views.MODAL_MESSAGE_BLOCK: str(exc)[:150]}
+    for problem in out.problems:
+        log.warning("%s: update from the reminder modal: %s", incident_id, problem)
+    return None

@@ -1,0 +1,113 @@
+"""Escalating an incident, by hand or by a timer: record it, tell the war room and the announcement
+thread, invite and DM the targets, page through the pager, and move the pending timers."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from bot.context import AppContext
+from bot.core.models import Incident, TimelineEntry
+from bot.core.state import Change, Refused
+from bot.directory import channel_id, resolve_principals
+from bot.escalation import paging, timers
+from bot.escalation.runtime import escalation_policy
+from bot.escalation.targets import Selection, reach
+from bot.gateway import SlackCallError
+from bot.views import escalate as views
+from bot.views.common import to_dicts
+from bot.workflows import incidents as flow
+
+log = logging.getLogger(__name__)
+
+
+def record_escalation(label: str, actor: str, reason: str, data: dict[str, object]) -> Change:
+    def change(inc: Incident) -> list[TimelineEntry]:
+        if inc.is_resolved:
+            raise Refused(f"{inc.id} is resolved; reopen it before escalating.")
+        inc.escalations += 1
+        text = f"Escalated to {label}" + (f": {reason}" if reason else "")
+        return [
+            TimelineEntry(actor=actor, kind="escalated", text=text, data={**data, "number": inc.escalations})
+        ]
+
+    return change
+
+
+async def escalate(
+    ctx: AppContext,
+    incident_id: str,
+    selection: Selection,
+    *,
+    actor: str,
+    reason: str = "",
+    rule_id: str | None = None,
+    at: datetime | None = None,
+) -> flow.Outcome:
+    """Escalate; raises Refused (resolved, unknown) before anything is sent."""
+    esc = escalation_policy(ctx)
+    now = at or datetime.now(UTC)
+    found = reach(esc, selection, now)
+    group_users: list[str] = []
+    problems = list(found.problems)
+    if found.usergroups:
+        group_users, group_problems = await resolve_principals(ctx, [f"@{h}" for h in found.usergroups])
+        problems += group_problems
+    users = list(dict.fromkeys([*found.users, *group_users]))
+    automatic = rule_id is not None
+    data: dict[str, object] = {
+        "level": selection.level,
+        "target": selection.target,
+        "users": users,
+        "usergroups": found.usergroups,
+        "automatic": automatic,
+    }
+    if rule_id:
+        data["rule"] = rule_id
+    inc, _ = await ctx.store.apply(incident_id, record_escalation(selection.label, actor, reason, data))
+    out = flow.Outcome(inc)
+    out.problems += problems
+
+    blocks = views.escalation_post(
+        inc,
+        label=selection.label,
+        actor=actor,
+        reason=reason,
+        users=users,
+        usergroups=found.usergroups,
+        channels=found.channels,
+        automatic=automatic,
+    )
+    text = views.escalation_text(inc, selection.label)
+    await flow.post_to_incident(ctx, inc, blocks, text, out)
+    if inc.war_room:
+        await flow.invite(ctx, inc.war_room.channel_id, users, out)
+    for name in found.channels:
+        try:
+            cid = await channel_id(ctx, name)
+            if cid is None:
+                raise SlackCallError("conversations.list", f"channel #{name} not found")
+            await ctx.gateway.call("chat.postMessage", channel=cid, blocks=to_dicts(blocks), text=text)
+        except SlackCallError as exc:
+            out.problem(f"posting in #{name}", exc)
+    dm = to_dicts(
+        views.escalation_dm(
+            ctx.policy, inc, label=selection.label, actor=actor, reason=reason, automatic=automatic
+        )
+    )
+    for user in users:
+        if user == actor or user == ctx.bot_user_id:
+            continue
+        try:
+            await ctx.gateway.call("chat.postMessage", channel=user, blocks=dm, text=text)
+        except SlackCallError as exc:
+            out.problem(f"messaging <@{user}>", exc)
+    for route in found.pagers:
+        out.problems += await paging.request(
+            ctx, inc, "trigger", route, label=selection.label, reason=reason, escalation=inc.escalations
+        )
+    if not automatic and selection.level is not None:
+        await timers.cancel(
+            ctx, inc.id, lambda rule: rule.level <= (selection.level or 0), why="manual escalation"
+        )
+    return out

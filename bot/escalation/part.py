@@ -1,0 +1,78 @@
+"""The escalation part of the bot process (listed in bot/app.py PARTS): at start-up it opens the
+job queue, starts an arq worker next to the web server and registers the incident hooks; at
+shut-down it lets running jobs finish and closes its clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+
+from aiohttp import web
+from arq.worker import Worker
+
+from bot.context import AppContext
+from bot.escalation import (
+    hooks,  # noqa: F401  (registers the incident hooks)
+    paging,
+    reminders,
+    statuspage_sync,
+    timers,
+)
+from bot.escalation.jobs import JobFn, build_worker, open_queue, run_worker
+from bot.escalation.runtime import EXTRAS_KEY, build_runtime
+from bot.escalation.store import EscalationStore
+
+log = logging.getLogger(__name__)
+
+JOB_FUNCTIONS: dict[str, JobFn] = {
+    "esc_timer": timers.timer_job,
+    "esc_remind": reminders.reminder_job,
+    "esc_page": paging.page_job,
+    "esc_statuspage": statuspage_sync.statuspage_job,
+}
+WORKER_KEY: web.AppKey[asyncio.Task[None]] = web.AppKey("escalation_worker", asyncio.Task)
+
+
+def poll_delay() -> float:
+    try:
+        return max(0.05, float(os.environ.get("CHATOPS_JOB_POLL_SECONDS", "0.25")))
+    except ValueError:
+        log.error("CHATOPS_JOB_POLL_SECONDS is not a number; using 0.25")
+        return 0.25
+
+
+async def start(ctx: AppContext) -> tuple[Worker, asyncio.Task[None]]:
+    """Open the queue, put the runtime in ``ctx.extras`` and start this process's worker."""
+    store = EscalationStore(ctx.redis, ctx.keys)
+    queue = await open_queue(ctx.settings.redis_url, ctx.keys.prefix, store)
+    ctx.extras[EXTRAS_KEY] = build_runtime(ctx, queue)
+    worker = build_worker(
+        ctx.settings.redis_url, ctx.keys.prefix, JOB_FUNCTIONS, {"app": ctx}, poll_delay=poll_delay()
+    )
+    task = asyncio.create_task(run_worker(worker), name="escalation-worker")
+    log.info("escalation worker started on %s", queue.queue_name)
+    return worker, task
+
+
+async def stop(ctx: AppContext, worker: Worker, task: asyncio.Task[None]) -> None:
+    try:
+        await worker.close()
+    except Exception:
+        log.exception("closing the escalation worker failed")
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    rt = ctx.extras.pop(EXTRAS_KEY, None)
+    if rt is not None:
+        await rt.close()
+
+
+async def setup(app: web.Application, ctx: AppContext) -> None:
+    worker, task = await start(ctx)
+
+    async def shutdown(app: web.Application) -> None:
+        await stop(ctx, worker, task)
+
+    app.on_shutdown.append(shutdown)

@@ -1,0 +1,140 @@
+"""Automatic escalation timers: scheduled as arq jobs when an incident is declared (or reopened),
+cancelled by acknowledgement, resolution or a manual escalation past their level, fired once.
+
+Each timer is ``<generation>:<rule id>`` in the incident's ``timers`` hash. Its job id is built from
+the same parts, so any number of replicas scheduling it yield one job; when it runs it claims the
+pending → fired transition atomically, and checks the incident still meets the rule's condition.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.context import AppContext
+from bot.core.models import Incident
+from bot.core.state import Refused
+from bot.durations import format_duration
+from bot.escalation.config import TimerRule
+from bot.escalation.runtime import escalation_policy, runtime
+from bot.escalation.store import TimerState
+from bot.escalation.targets import Selection, level_selection
+
+log = logging.getLogger(__name__)
+ALL_KINDS = frozenset({"unacknowledged", "unresolved"})
+
+
+def rules_for(ctx: AppContext, severity: str) -> list[TimerRule]:
+    return [r for r in escalation_policy(ctx).timers if severity in r.severities]
+
+
+def holds(rule: TimerRule, inc: Incident) -> bool:
+    """Does the incident still meet the rule's condition?"""
+    if inc.is_resolved:
+        return False
+    if rule.when == "unacknowledged":
+        return inc.acknowledged_by is None
+    return True
+
+
+async def schedule(
+    ctx: AppContext,
+    inc: Incident,
+    *,
+    since: datetime,
+    kinds: frozenset[str] = ALL_KINDS,
+    new_generation: bool = True,
+) -> list[str]:
+    """Schedule this incident's timers counted from ``since``; returns the rule ids scheduled."""
+    rt = runtime(ctx)
+    if rt.queue is None:
+        log.error("%s: no job queue in this process; escalation timers are not scheduled", inc.id)
+        return []
+    gen = await rt.store.next_generation(inc.id) if new_generation else await rt.store.generation(inc.id)
+    scheduled: list[str] = []
+    for rule in rules_for(ctx, inc.severity):
+        if rule.when not in kinds or not holds(rule, inc):
+            continue
+        if not await rt.store.add_pending(inc.id, gen, rule.id):
+            continue
+        await rt.queue.enqueue_once(
+            "esc_timer",
+            inc.id,
+            gen,
+            rule.id,
+            job_id=rt.queue.job_id("timer", inc.id, gen, rule.id),
+            at=since + rule.after,
+        )
+        scheduled.append(rule.id)
+    log.info("%s: timers scheduled (generation %s): %s", inc.id, gen, ", ".join(scheduled) or "none")
+    return scheduled
+
+
+async def cancel(
+    ctx: AppContext, incident_id: str, which: Callable[[TimerRule], bool], *, why: str
+) -> list[str]:
+    """Cancel pending timers of the current generation whose rule matches ``which``."""
+    rt = runtime(ctx)
+    rules = {r.id: r for r in escalation_policy(ctx).timers}
+    gen = await rt.store.generation(incident_id)
+    cancelled: list[str] = []
+    for field_name, state in (await rt.store.timers(incident_id)).items():
+        g, _, rule_id = field_name.partition(":")
+        if state != TimerState.PENDING or g != str(gen):
+            continue
+        rule = rules.get(rule_id)
+        if rule is not None and not which(rule):
+            continue
+        if await rt.store.transition(incident_id, gen, rule_id, TimerState.PENDING, TimerState.CANCELLED):
+            cancelled.append(rule_id)
+            if rt.queue is not None:
+                await rt.queue.cancel(rt.queue.job_id("timer", incident_id, gen, rule_id))
+    if cancelled:
+        log.info("%s: timers cancelled by %s: %s", incident_id, why, ", ".join(cancelled))
+    return cancelled
+
+
+async def fire(ctx: AppContext, incident_id: str, gen: int, rule_id: str) -> str:
+    """Run one timer: escalate when it is still pending and its condition holds. Returns what happened."""
+    rt = runtime(ctx)
+    inc = await ctx.store.find(incident_id)
+    rule = next((r for r in escalation_policy(ctx).timers if r.id == rule_id), None)
+    if inc is None or rule is None:
+        log.warning("%s: timer %s has no incident or rule any more", incident_id, rule_id)
+        await rt.store.transition(incident_id, gen, rule_id, TimerState.PENDING, TimerState.SKIPPED)
+        return "skipped"
+    if not holds(rule, inc):
+        await rt.store.transition(incident_id, gen, rule_id, TimerState.PENDING, TimerState.SKIPPED)
+        return "skipped"
+    if not await rt.store.transition(incident_id, gen, rule_id, TimerState.PENDING, TimerState.FIRED):
+        return "not_pending"  # cancelled, or fired by another worker
+    selection: Selection | None = level_selection(escalation_policy(ctx), rule.level, rule.target)
+    if selection is None:
+        log.error("%s: timer %s names level %s which is gone", incident_id, rule.id, rule.level)
+        return "no_level"
+    reason = f"{inc.severity} incident {rule.when} after {format_duration(rule.after)}"
+    try:
+        out = await escalate_now(ctx, inc.id, selection, reason, rule.id)
+    except Refused as exc:  # resolved between the check and the escalation
+        log.info("%s: timer %s not needed: %s", incident_id, rule.id, exc)
+        return "skipped"
+    for problem in out:
+        log.warning("%s: timer %s: %s", incident_id, rule.id, problem)
+    return "fired"
+
+
+async def escalate_now(
+    ctx: AppContext, incident_id: str, selection: Selection, reason: str, rule_id: str
+) -> list[str]:
+    from bot.escalation.engine import escalate  # the engine imports this module for cancel()
+
+    out = await escalate(
+        ctx, incident_id, selection, actor="bot", reason=reason, rule_id=rule_id, at=datetime.now(UTC)
+    )
+    return out.problems
+
+
+async def timer_job(wctx: dict[str, Any], incident_id: str, gen: int, rule_id: str) -> str:
+    return await fire(wctx["app"], incident_id, int(gen), rule_id)

@@ -1,0 +1,110 @@
+"""/escalate: escalate an incident to a level or a named role, or see who is on call.
+
+    /escalate <INC> <level-or-target> [reason]     e.g. /escalate INC-123 tech-lead "no progress after 30 min"
+    /escalate who
+
+Inside a war room the incident ID may be left out. Bad or missing arguments are answered with the
+usage and the levels the policy defines (the parser itself never fails: the levels live in the
+policy, which the handler has).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+
+from bot.core.store import normalise_id
+from bot.directory import resolve_principals
+from bot.escalation import actions  # noqa: F401  (registers the escalation buttons and modal)
+from bot.escalation.engine import escalate as run_escalation
+from bot.escalation.runtime import escalation_policy
+from bot.escalation.targets import reach, select
+from bot.views import escalate as esc_views
+from bot.views import incident as views
+from commands.base import MAX_TEXT, Reply, Request, UsageError, looks_like_incident, slash_command, unquote
+from commands.resolve import incident_for, with_problems
+
+escalate = slash_command("/escalate", "Escalate incidents and see who is on call", default="to")
+USAGE = [
+    "/escalate <INC> <level-or-target> [reason]",
+    '/escalate INC-123 tech-lead "no progress after 30 min"',
+    "/escalate INC-123 2",
+    "/escalate who",
+]
+
+
+class EscalateArgs(BaseModel):
+    incident_id: str | None = None
+    target: str | None = None
+    reason: str = Field(default="", max_length=MAX_TEXT)
+
+
+def parse_escalate(text: str) -> EscalateArgs:
+    words = text.strip().split(maxsplit=1)
+    incident_id = None
+    if words and looks_like_incident(words[0]):
+        incident_id = normalise_id(words[0])
+        words = words[1].split(maxsplit=1) if len(words) > 1 else []
+    elif words:
+        words = text.strip().split(maxsplit=1)
+    target = words[0] if words else None
+    reason = unquote(words[1]) if len(words) > 1 else ""
+    return EscalateArgs(incident_id=incident_id, target=target, reason=reason[:MAX_TEXT])
+
+
+def levels_problem(req: Request, problem: str) -> UsageError:
+    return UsageError(f"{problem}\n{esc_views.usage_levels(escalation_policy(req.ctx))}")
+
+
+@escalate.sub(
+    "to",
+    usage=USAGE,
+    summary="Escalate an incident to a level or a role",
+    parse=parse_escalate,
+    permission="escalate",
+)
+async def to(req: Request, args: EscalateArgs) -> Reply:
+    esc = escalation_policy(req.ctx)
+    if args.target is None:
+        if args.incident_id is None:
+            raise levels_problem(req, "Say which incident and whom to escalate to.")
+        raise levels_problem(req, f"Say whom to escalate {args.incident_id} to.")
+    selection = select(esc, args.target)
+    if selection is None:
+        raise levels_problem(req, f"`{args.target}` is not a level or role in the policy.")
+    inc = await incident_for(req, args.incident_id)
+    out = await run_escalation(req.ctx, inc.id, selection, actor=req.user_id, reason=args.reason)
+    text = f":arrow_double_up: {inc.id} escalated to {selection.label}."
+    return with_problems(Reply(views.message(text), text="escalated"), out.problems)
+
+
+class WhoArgs(BaseModel):
+    pass
+
+
+def parse_who(text: str) -> WhoArgs:
+    if text.strip():
+        raise UsageError("`/escalate who` takes no arguments.")
+    return WhoArgs()
+
+
+@escalate.sub("who", usage=["/escalate who"], summary="Who is on call for each level now", parse=parse_who)
+async def who(req: Request, args: WhoArgs) -> Reply:
+    esc = escalation_policy(req.ctx)
+    now = datetime.now(UTC)
+    lines: dict[int, list[str]] = {}
+    problems: list[str] = []
+    for lv in esc.levels:
+        selection = select(esc, str(lv.level))
+        if selection is None:
+            continue
+        found = reach(esc, selection, now)
+        problems += found.problems
+        lines[lv.level] = list(found.lines)
+        if found.usergroups:
+            members, group_problems = await resolve_principals(req.ctx, [f"@{h}" for h in found.usergroups])
+            problems += group_problems
+            if members:
+                lines[lv.level].append("_groups now:_ " + ", ".join(f"<@{u}>" for u in members[:20]))
+    return Reply(esc_views.who_is_on_call(esc, lines, problems), text="Who is on call")
