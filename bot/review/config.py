@@ -20,17 +20,20 @@ DEFAULT_REVIEW_TEMPLATE = """\
 | Status | {{ status.label }} |
 | Service | {{ incident.service or "—" }} |
 | Declared | {{ incident.created_at | datetime }} by {{ incident.created_by | person }} |
-| Resolved | {{ incident.resolved_at | datetime }}{% if incident.resolved_by %} by {{ incident.resolved_by | person }}{% endif %} |
+| Resolved | {{ incident.resolved_at | datetime }}\
+{% if incident.resolved_by %} by {{ incident.resolved_by | person }}{% endif %} |
 | Commander | {{ commander | person if commander else "—" }} |
 | War room | {{ "#" ~ incident.war_room.name if incident.war_room else "—" }} |
-
+{% if meeting_at %}| Review meeting | {{ meeting_at | datetime }} UTC (proposed) |
+{% endif %}
 ## Summary
 
-{{ incident.summary or "_To fill in: what happened, in two or three sentences._" }}
+{{ summary or "To fill in: what happened, in two or three sentences." }}
 
 ## Impact
 
-_To fill in: who was affected, how, and for how long ({{ metrics.time_to_resolve }} from declaration to resolution)._
+_To fill in: who was affected, how, and for how long \
+({{ metrics.time_to_resolve }} from declaration to resolution)._
 
 ## Timeline
 
@@ -79,6 +82,9 @@ _To fill in._
 {%- else -%}
 _None yet: add them with `/incident action {{ incident.id }} <text> [@owner] [due YYYY-MM-DD]`._
 {%- endif %}
+
+---
+_Generated {{ generated_at | datetime }} UTC by the incident bot. Fill in the sections marked "to fill in"._
 """
 
 

@@ -1,0 +1,76 @@
+"""People's names for documents that leave Slack (the review file): users.info through the gateway,
+cached in Redis for a day so replicas share the answers. Mentions in Slack text become names."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from bot.context import AppContext
+from bot.gateway import SlackCallError
+
+log = logging.getLogger(__name__)
+CACHE_TTL = 86_400
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
+_SUBTEAM = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|([^>]*))?>")
+_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
+
+
+def is_user_id(value: str | None) -> bool:
+    return bool(value and USER_ID.match(value))
+
+
+def _name_of(user: dict) -> str:
+    profile = user.get("profile") or {}
+    return str(
+        profile.get("real_name")
+        or user.get("real_name")
+        or profile.get("display_name")
+        or user.get("name")
+        or ""
+    )
+
+
+async def display_names(ctx: AppContext, ids: Iterable[str]) -> dict[str, str]:
+    """User id -> real name (or the id itself when Slack does not know the user)."""
+    wanted = list(dict.fromkeys(i for i in ids if is_user_id(i)))
+    if not wanted:
+        return {}
+    key = ctx.keys.custom("cache", "usernames")
+    cached = await ctx.redis.hmget(key, wanted)
+    names = {uid: str(n) for uid, n in zip(wanted, cached, strict=True) if n}
+    fresh: dict[str, str] = {}
+    for uid in wanted:
+        if uid in names:
+            continue
+        try:
+            resp = await ctx.gateway.call("users.info", user=uid)
+            fresh[uid] = _name_of(resp.get("user") or {}) or uid
+        except SlackCallError as exc:
+            log.warning("users.info %s failed: %s; using the id", uid, exc.error)
+            names[uid] = uid
+    if fresh:
+        await ctx.redis.hset(key, mapping=fresh)
+        await ctx.redis.expire(key, CACHE_TTL)
+        names.update(fresh)
+    return names
+
+
+def mentioned_users(text: str) -> list[str]:
+    return [m.group(1) for m in _MENTION.finditer(text)]
+
+
+def slack_to_plain(text: str, names: dict[str, str]) -> str:
+    """Slack mrkdwn markup (mentions, channel links, dates, links) as plain words."""
+    text = _MENTION.sub(lambda m: "@" + names.get(m.group(1), m.group(2) or m.group(1)), text)
+    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
+    text = _SPECIAL.sub(lambda m: "@" + m.group(1), text)
+    text = _SUBTEAM.sub(lambda m: m.group(2) or "@" + m.group(1), text)
+    text = _DATE.sub(lambda m: m.group(1), text)
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

@@ -1,0 +1,139 @@
+"""Views for after the incident: the full timeline, action items, stats, the review reply, and the
+"Create review" button on resolved incidents. Pure functions of their inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import Block, ButtonElement
+
+from bot.core.models import Incident, TimelineEntry
+from bot.durations import format_duration
+from bot.policy import Policy
+from bot.review.records import ActionItem, Review
+from bot.review.stats import Stats
+from bot.templates import escape, slack_date, user_link
+from bot.views.common import MAX_BLOCKS, context, fields, header, section, sections
+from bot.views.incident import incident_button
+
+CREATE_REVIEW = "review_create"
+MAX_PAGES = 5  # a response_url takes five messages
+
+
+@incident_button
+def review_button(policy: Policy, inc: Incident) -> list[Any]:
+    if inc.is_resolved and not inc.closed_at:
+        return [ButtonElement(text="Create review", action_id=CREATE_REVIEW, value=inc.id)]
+    return []
+
+
+def _actor(actor: str) -> str:
+    return user_link(actor) if actor[:1] in "UW" and actor[1:].isalnum() else escape(actor)
+
+
+def timeline_line(e: TimelineEntry) -> str:
+    text = escape(e.text)
+    if e.kind == "pinned":
+        link = e.data.get("permalink")
+        pin = f"<{link}|:pushpin:>" if link else ":pushpin:"
+        text = f"{pin} “{text}”"
+    return f"• {slack_date(e.at, '{date_short} {time_secs}')} {_actor(e.actor)}: {text}"
+
+
+def timeline_pages(inc: Incident, entries: list[TimelineEntry]) -> list[list[Block]]:
+    """The whole timeline as messages within Block Kit limits (sections of 3000, 50 blocks each)."""
+    body = sections("\n".join(timeline_line(e) for e in entries)) if entries else [section("_empty_")]
+    per_page = MAX_BLOCKS - 2
+    chunks = [body[i : i + per_page] for i in range(0, len(body), per_page)] or [[]]
+    pages: list[list[Block]] = []
+    for n, chunk in enumerate(chunks[:MAX_PAGES], start=1):
+        page: list[Block] = []
+        if n == 1:
+            page.append(header(f"{inc.id} timeline ({len(entries)} entries)"))
+        page.extend(chunk)
+        if len(chunks) > 1:
+            more = ""
+            if n == MAX_PAGES and len(chunks) > MAX_PAGES:
+                more = " · older pages are not shown: the review file has the whole timeline"
+            page.append(context(f"page {n} of {len(chunks)}{more}"))
+        pages.append(page)
+    return pages
+
+
+def action_line(a: ActionItem) -> str:
+    extra = []
+    if a.owner:
+        extra.append(f"owner {user_link(a.owner)}")
+    if a.due:
+        extra.append(f"due {a.due.isoformat()}")
+    tail = f" ({', '.join(extra)})" if extra else ""
+    return f"*#{a.number}* {escape(a.text)}{tail}"
+
+
+def action_added(inc: Incident, item: ActionItem) -> list[Block]:
+    return [section(f":ballot_box_with_check: Action item added to {inc.id}: {action_line(item)}")]
+
+
+def action_list(inc: Incident, items: list[ActionItem]) -> list[Block]:
+    if not items:
+        return [
+            section(
+                f"{inc.id} has no action items yet. Add one: "
+                f"`/incident action {inc.id} <text> [@owner] [due YYYY-MM-DD]`"
+            )
+        ]
+    return [header(f"{inc.id} action items ({len(items)})"), *sections("\n".join(map(action_line, items)))][
+        :MAX_BLOCKS
+    ]
+
+
+def review_created(inc: Incident, review: Review, shared_in: str | None) -> list[Block]:
+    where = f" and shared in <#{shared_in}>" if shared_in else " (saved; not shared in Slack)"
+    lines = [f":memo: Post-incident review v{review.version} for *{inc.id}* generated{where}."]
+    if review.meeting_at:
+        lines.append(f"Review meeting proposed for {slack_date(review.meeting_at)} (calendar file attached).")
+    lines.append(f"When it is done: `/incident close {inc.id}` archives the war room.")
+    return [section("\n".join(lines))]
+
+
+def _mins(seconds: float | None) -> str:
+    return format_duration(seconds) if seconds is not None else "—"
+
+
+def stats_blocks(policy: Policy, stats: Stats) -> list[Block]:
+    total = stats.total
+    blocks: list[Block] = [
+        header(f"Incidents, last {stats.days} days"),
+        section(
+            f"*{total.count}* declared · *{total.resolved}* resolved · "
+            f"mean time to acknowledge *{_mins(total.mean_tta)}* · "
+            f"mean time to resolve *{_mins(total.mean_ttr)}*"
+        ),
+    ]
+    pairs = []
+    for s in stats.by_severity:
+        sev = policy.severity_by_name(s.severity)
+        pairs.append(
+            (
+                f"{sev.emoji} {sev.label or sev.name}".strip(),
+                f"{s.count} incidents · TTA {_mins(s.mean_tta)} · TTR {_mins(s.mean_ttr)}",
+            )
+        )
+    for i in range(0, len(pairs), 10):
+        blocks.append(fields(pairs[i : i + 10]))
+    blocks.append(
+        context(
+            f"From {slack_date(stats.since)} to {slack_date(stats.until)}. Means over the incidents "
+            "acknowledged / resolved in the period."
+        )
+    )
+    return blocks[:MAX_BLOCKS]
+
+
+def stats_text(policy: Policy, stats: Stats) -> str:
+    """The same figures as one plain message (the chart's comment)."""
+    lines = [f"Incidents in the last {stats.days} days:"]
+    for s in stats.by_severity:
+        label = policy.severity_by_name(s.severity).label or s.severity
+        lines.append(f"{label}: {s.count} (TTA {_mins(s.mean_tta)}, TTR {_mins(s.mean_ttr)})")
+    return "\n".join(lines)

@@ -1,0 +1,238 @@
+"""/incident verbs for after the incident: timeline, review, action, actions, stats, close.
+
+Importing this module also registers the "Create review" button and its handler, and the metrics
+hooks on incident events.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from pydantic import BaseModel, Field, field_validator
+
+import bot.review.metrics  # noqa: F401  (registers the /metrics hooks on incident events)
+from bot.actions import Click, action
+from bot.core.models import utcnow
+from bot.core.store import normalise_id
+from bot.gateway import SlackCallError
+from bot.review import stats as stats_mod
+from bot.review import workflow
+from bot.review.upload import Upload, upload_files
+from bot.views import incident as incident_views
+from bot.views import review as views
+from commands.base import (
+    Reply,
+    Request,
+    UsageError,
+    looks_like_incident,
+    unquote,
+    user_id_of,
+    validate,
+)
+from commands.incident import RefArgs, incident, parse_ref_only
+from commands.resolve import incident_for, with_problems
+
+ACTION_TEXT_MAX = 500
+_DUE = re.compile(r"^due[:=]?(\d{4}-\d{2}-\d{2})?$", re.IGNORECASE)
+
+
+# --------------------------------------------------------------------------------------------
+# timeline
+
+
+@incident.sub(
+    "timeline",
+    usage=["/incident timeline <INC>"],
+    summary="Show an incident's whole timeline",
+    parse=parse_ref_only,
+)
+async def timeline(req: Request, args: RefArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    entries = await req.ctx.store.timeline(inc.id)
+    pages = views.timeline_pages(inc, entries)
+    for page in pages[:-1]:  # earlier pages first, through the same response_url
+        if req.response_url:
+            await req.ctx.gateway.respond(req.response_url, Reply(page, text=f"{inc.id} timeline").payload())
+    return Reply(pages[-1], text=f"{inc.id} timeline")
+
+
+# --------------------------------------------------------------------------------------------
+# review
+
+
+@incident.sub(
+    "review",
+    permission="update",
+    usage=["/incident review <INC>"],
+    summary="Generate the post-incident review (Markdown file in the war room)",
+    parse=parse_ref_only,
+)
+async def review(req: Request, args: RefArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    out = await workflow.create_review(req.ctx, inc.id, req.user_id, req.channel_id)
+    return with_problems(
+        Reply(views.review_created(out.incident, out.review, out.shared_in), text=f"{inc.id} review"),
+        out.problems,
+    )
+
+
+@action(views.CREATE_REVIEW, permission="update")
+async def create_review_button(click: Click) -> Reply:
+    out = await workflow.create_review(click.ctx, click.value, click.user_id, click.channel_id)
+    return with_problems(
+        Reply(
+            views.review_created(out.incident, out.review, out.shared_in), text=f"{out.incident.id} review"
+        ),
+        out.problems,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# action items
+
+
+class ActionArgs(BaseModel):
+    incident_id: str | None = None
+    text: str = Field(min_length=1, max_length=ACTION_TEXT_MAX)
+    owner: str | None = None
+    due: date | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if not v:
+            raise ValueError("describe the action")
+        return v
+
+
+def parse_action(text: str) -> ActionArgs:
+    words = text.split()
+    incident_id = None
+    if words and looks_like_incident(words[0]):
+        incident_id = normalise_id(words.pop(0))
+    due: date | None = None
+    owner: str | None = None
+    # from the end: [due YYYY-MM-DD] then [@owner]
+    if words:
+        m = _DUE.match(words[-1]) if len(words) >= 1 else None
+        date_word = None
+        if m and m.group(1):
+            date_word = m.group(1)
+            words.pop()
+        elif len(words) >= 2 and words[-2].lower() == "due":
+            date_word = words[-1]
+            words = words[:-2]
+        elif m:
+            raise UsageError("Give the due date after `due`, as YYYY-MM-DD.")
+        if date_word is not None:
+            try:
+                due = date.fromisoformat(date_word)
+            except ValueError as exc:
+                raise UsageError(f"`{date_word}` is not a date; write it as YYYY-MM-DD.") from exc
+    if words and user_id_of(words[-1]):
+        owner = user_id_of(words.pop())
+    body = unquote(" ".join(words))
+    if not body:
+        raise UsageError(
+            "Describe the action item, e.g. `/incident action INC-12 Add an alert @bob due 2030-01-31`."
+        )
+    return validate(ActionArgs, incident_id=incident_id, text=body, owner=owner, due=due)
+
+
+@incident.sub(
+    "action",
+    permission="update",
+    usage=[
+        "/incident action <INC> <text> [@owner] [due YYYY-MM-DD]",
+        "/incident action INC-12 Alert on queue depth @bob due 2030-01-31",
+    ],
+    summary="Add a follow-up action item",
+    parse=parse_action,
+)
+async def add_action(req: Request, args: ActionArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    item = await workflow.add_action(req.ctx, inc.id, req.user_id, args.text, args.owner, args.due)
+    return Reply(views.action_added(inc, item), text=f"action item #{item.number} added")
+
+
+@incident.sub(
+    "actions",
+    usage=["/incident actions <INC>"],
+    summary="List an incident's action items",
+    parse=parse_ref_only,
+)
+async def list_actions(req: Request, args: RefArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    items = await workflow.records(req.ctx).actions(inc.id)
+    return Reply(views.action_list(inc, items), text=f"{inc.id} action items")
+
+
+# --------------------------------------------------------------------------------------------
+# stats
+
+
+class StatsArgs(BaseModel):
+    days: int | None = Field(default=None, ge=1, le=366)  # None: the policy's default period
+
+
+def parse_stats(text: str) -> StatsArgs:
+    word = text.strip().lower()
+    if not word:
+        return StatsArgs()
+    days = stats_mod.parse_period(word)
+    if days is None:
+        raise UsageError(f"`{word}` is not a period: use 7d, 30d or 90d (any number of days up to 366d).")
+    return StatsArgs(days=days)
+
+
+@incident.sub(
+    "stats",
+    usage=["/incident stats [7d|30d|90d]"],
+    summary="Incidents by severity, mean time to acknowledge and to resolve, with a chart",
+    parse=parse_stats,
+)
+async def stats(req: Request, args: StatsArgs) -> Reply:
+    policy = req.ctx.policy
+    days = args.days or stats_mod.parse_period(policy.review.stats_default_period) or 30
+    figures = await stats_mod.gather(
+        req.ctx.store, [s.name for s in policy.severities], days=days, now=utcnow()
+    )
+    reply = Reply(views.stats_blocks(policy, figures), text=f"incident stats, {days} days")
+    problems: list[str] = []
+    if policy.review.stats_chart and req.channel_id:
+        from bot.review.chart import stats_png  # matplotlib only when a chart is wanted
+
+        png = stats_png(figures, {s.name: s.label or s.name for s in policy.severities})
+        try:
+            await upload_files(
+                req.ctx,
+                [Upload(f"incident-stats-{days}d.png", png, f"Incidents, last {days} days")],
+                channel=req.channel_id,
+                comment=views.stats_text(policy, figures),
+            )
+        except SlackCallError as exc:
+            problems.append(f"uploading the chart failed: {exc.error}")
+    return with_problems(reply, problems)
+
+
+# --------------------------------------------------------------------------------------------
+# close
+
+
+@incident.sub(
+    "close",
+    permission="resolve",
+    usage=["/incident close <INC>"],
+    summary="Close a reviewed incident and archive its war room",
+    parse=parse_ref_only,
+)
+async def close(req: Request, args: RefArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    out = await workflow.close(req.ctx, inc.id, req.user_id)
+    room = f" War room <#{inc.war_room.channel_id}> archived." if out.archived and inc.war_room else ""
+    return with_problems(
+        Reply(incident_views.message(f":lock: {inc.id} closed.{room} Its record stays."), text="closed"),
+        out.problems,
+    )
