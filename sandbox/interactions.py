@@ -551,7 +551,4 @@ class Interactions:
             mention.pop("channel_type", None)
             res2 = await self.delivery.send_event(self._envelope(mention))
             results.append(self._result(res2))
-        out = results[0]
-        out["ts"] = msg.ts
-        out["deliveries"] = results
-        return out
+        return {**results[0], "ts": msg.ts, "deliveries": results}

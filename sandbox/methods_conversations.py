@@ -106,7 +106,7 @@ def _set_text(call: Call, attr: str) -> dict[str, Any]:
     call.core.post_message(
         channel,
         user=call.ws.bot.user_id,
-        text=f"set the channel {attr}: {value}",
+        text=f"<@{call.ws.bot.user_id}> set the channel {attr}: {value}",
         subtype=f"channel_{attr}",
     )
     call.core.publish({"type": "channel_changed", "channel": channel.id})

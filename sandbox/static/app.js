@@ -41,6 +41,8 @@
     const el = document.createElement("div");
     el.className = `toast ${kind}`;
     el.textContent = text;
+    el.title = "Click to dismiss";
+    el.addEventListener("click", () => el.remove());
     $("#toasts").appendChild(el);
     setTimeout(() => el.classList.add("gone"), 4200);
     setTimeout(() => el.remove(), 4800);
@@ -102,7 +104,7 @@
         c.is_archived ? "archived" : "", member ? "" : "not-member"].join(" ");
       const icon = c.is_private ? "🔒" : "#";
       return `<li><a href="#/${esc(c.id)}" class="${cls}" data-channel="${esc(c.id)}">` +
-        `<span class="hash">${icon}</span>${esc(c.is_im ? "@" + userOf(c.user).name : c.name)}</a></li>`;
+        `<span class="hash">${icon}</span><span class="label">${esc(c.is_im ? "@" + userOf(c.user).name : c.name)}</span></a></li>`;
     };
     const visible = ws.channels.filter((c) => !c.is_private || c.members.includes(state.me) || c.is_im);
     const chans = visible.filter((c) => !c.is_im).sort((a, b) => a.name.localeCompare(b.name));

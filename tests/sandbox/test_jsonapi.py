@@ -126,6 +126,28 @@ async def test_react_views_submit_and_reset(
     assert sandbox.stats()["calls"] == 0
 
 
+async def test_say_posts_as_the_user_and_reports_deliveries(sandbox: Sandbox, receiver: Receiver) -> None:
+    status, body = await _post(
+        sandbox, "/sandbox/say", {"user": "dave", "channel": "#incidents", "text": "hello <@U0CHATOPS1>"}
+    )
+    assert status == 200 and body["ok"]
+    assert [d["status"] for d in body["deliveries"]] == [200, 200]
+    (msg,) = sandbox.messages("incidents")
+    assert msg["ts"] == body["ts"] and msg["user"] == "U0DAVE0004" and "bot_id" not in msg
+    status, body = await _post(
+        sandbox,
+        "/sandbox/say",
+        {"user": "dave", "channel": "#incidents", "text": "reply", "thread_ts": msg["ts"]},
+    )
+    assert status == 200 and sandbox.replies("incidents", msg["ts"])[1]["text"] == "reply"
+    status, body = await _post(
+        sandbox,
+        "/sandbox/say",
+        {"user": "dave", "channel": "#incidents", "text": "x", "thread_ts": "1.000001"},
+    )
+    assert status == 400 and body["error"] == "thread_not_found"
+
+
 async def test_workspace_and_channel_state_for_the_page(sandbox: Sandbox, client: AsyncWebClient) -> None:
     ws = await _get(sandbox, "/sandbox/workspace")
     assert {c["name"] for c in ws["channels"]} >= {"incidents", "alerts", "alerts-critical", "general"}
