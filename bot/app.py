@@ -24,9 +24,15 @@ from commands.base import REGISTRY
 
 log = logging.getLogger(__name__)
 
-COMMAND_MODULES = ["commands.incident", "commands.status", "commands.runbook", "commands.escalate"]
+COMMAND_MODULES = [
+    "commands.incident",
+    "commands.status",
+    "commands.runbook",
+    "commands.escalate",
+    "commands.incident_review",
+]
 # optional parts: a module with ``async def setup(app: web.Application, ctx: AppContext) -> None``
-PARTS: list[str] = ["bot.alerts.service", "bot.escalation.part"]
+PARTS: list[str] = ["bot.alerts.service", "bot.review.part", "bot.escalation.part"]
 CTX_KEY: web.AppKey[AppContext] = web.AppKey("ctx", AppContext)
 BOLT_KEY: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
 
