@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.escalation.config import EscalationPolicy, PagerRoute
 from bot.escalation.jobs import JobQueue
@@ -48,6 +48,7 @@ class EscalationRuntime:
     env: Mapping[str, str]
     retry: RetryPolicy
     statuspage: StatuspageClient | None = None
+    worker: Any = None  # this process's arq worker (its counters show how many jobs it ran)
     _pagers: dict[str, Pager] = field(default_factory=dict)
 
     def pager(self, key: str) -> Pager | None:

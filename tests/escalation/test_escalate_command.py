@@ -7,6 +7,8 @@ import pytest
 from tests.conftest import eventually
 from tests.escalation.policies import ALICE, BOB, CAROL, DAVE, ERIN, policy
 
+pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
+
 
 @pytest.fixture
 def bot_policy() -> str:

@@ -1,0 +1,135 @@
+"""Automatic escalation with timers of a seconds or two, against the sandbox and a real Redis.
+
+No test waits for something *not* to happen: a later timer that must fire acts as the witness that
+the earlier, cancelled one had its chance and stayed silent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.escalation.runtime import runtime
+from tests.conftest import eventually
+from tests.escalation.policies import ALICE, BOB, CAROL, DAVE, ERIN, policy
+
+TIMERS = """
+  timers:
+    - id: unacked-secondary
+      severities: [critical]
+      when: unacknowledged
+      after: 1s
+      level: 1
+      target: secondary
+    - {id: unresolved-lead, severities: [critical], when: unresolved, after: 2s, level: 2}
+    - {id: unresolved-manager, severities: [critical], when: unresolved, after: 3s, level: 3}
+    - {id: high-lead, severities: [high], when: unresolved, after: 1s, level: 2}
+    - {id: medium-lead, severities: [medium], when: unresolved, after: 3s, level: 2}
+"""
+pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
+
+
+@pytest.fixture
+def bot_policy() -> str:
+    return policy(TIMERS)
+
+
+async def declare(bot: Any, severity: str = "critical", title: str = "Checkout down") -> str:
+    from bot.workflows import incidents as flow
+
+    out = await flow.declare(
+        bot.ctx, user=ALICE, severity=severity, title=title, origin_channel="C0INCIDENTS"
+    )
+    return out.incident.id
+
+
+async def escalations(bot: Any, inc_id: str) -> list[Any]:
+    return [e for e in await bot.ctx.store.timeline(inc_id) if e.kind == "escalated"]
+
+
+def rules(entries: list[Any]) -> list[str]:
+    return [e.data.get("rule") for e in entries]
+
+
+async def test_timers_fire_in_order_and_reach_their_targets(sandbox, bot) -> None:
+    inc_id = await declare(bot)
+    entries = await eventually(lambda: _at_least(bot, inc_id, 3), timeout=20)
+    assert rules(entries) == ["unacked-secondary", "unresolved-lead", "unresolved-manager"]
+    assert entries[0].data["users"] == [DAVE] and entries[0].actor == "bot" and entries[0].data["automatic"]
+    assert entries[1].data["users"] == [CAROL]
+    assert set(entries[2].data["users"]) == {CAROL, ALICE}
+    assert "critical incident unacknowledged after 1s" in entries[0].text
+    inc = await bot.ctx.store.get(inc_id)
+    assert inc.escalations == 3
+    room = inc.war_room.channel_id
+    posts = [m for m in sandbox.messages(room) if "escalated to" in str(m.get("text", ""))]
+    assert len(posts) == 3 and all("automatically" in str(m["blocks"]) for m in posts)
+    states = await runtime(bot.ctx).store.timers(inc_id)
+    assert states == {
+        "1:unacked-secondary": "fired",
+        "1:unresolved-lead": "fired",
+        "1:unresolved-manager": "fired",
+    }
+
+
+async def test_acknowledge_cancels_the_unacknowledged_timer(sandbox, bot) -> None:
+    from bot.workflows import incidents as flow
+
+    inc_id = await declare(bot)
+    await flow.acknowledge(bot.ctx, inc_id, BOB)
+    states = await runtime(bot.ctx).store.timers(inc_id)
+    assert states["1:unacked-secondary"] == "cancelled"
+    entries = await eventually(lambda: _at_least(bot, inc_id, 2), timeout=20)  # the 2s and 3s timers witness
+    assert rules(entries) == ["unresolved-lead", "unresolved-manager"]
+
+
+async def test_resolve_cancels_every_timer(sandbox, bot) -> None:
+    from bot.workflows import incidents as flow
+
+    inc_id = await declare(bot)
+    witness = await declare(bot, title="Witness")
+    await flow.resolve(bot.ctx, inc_id, ALICE, "false alarm")
+    states = await runtime(bot.ctx).store.timers(inc_id)
+    assert set(states.values()) == {"cancelled"}
+    await eventually(lambda: _at_least(bot, witness, 3), timeout=20)  # the witness's last timer fired
+    assert await escalations(bot, inc_id) == []
+
+
+async def test_manual_escalation_moves_past_lower_timers(sandbox, bot) -> None:
+    inc_id = await declare(bot)
+    await sandbox.command("bob", "incidents", "/escalate", f"{inc_id} 2 customers are angry")
+    await eventually(lambda: _at_least(bot, inc_id, 1))
+    states = await runtime(bot.ctx).store.timers(inc_id)
+    assert states["1:unresolved-lead"] == "cancelled"
+    entries = await eventually(lambda: _at_least(bot, inc_id, 2), timeout=20)
+    # the 1s unacknowledged timer may have fired before the command; level 2's timer never does
+    assert "unresolved-lead" not in rules(entries)
+    assert rules(entries)[-1] == "unresolved-manager"
+
+
+async def test_timers_survive_a_restart_of_the_bot(sandbox, bot, redis_client) -> None:
+    inc_id = await declare(bot, severity="medium")
+    await bot.stop()  # the timer is in Redis; no bot process is running
+    key = f"{bot.prefix}:{{esc:{inc_id}}}:timers"
+    assert await redis_client.hgetall(key) == {"1:medium-lead": "pending"}
+    await bot.start()
+    entries = await eventually(lambda: _at_least(bot, inc_id, 1), timeout=20)
+    assert rules(entries) == ["medium-lead"]
+    assert await redis_client.hgetall(key) == {"1:medium-lead": "fired"}
+
+
+async def test_reopen_starts_a_new_generation(sandbox, bot) -> None:
+    from bot.workflows import incidents as flow
+
+    inc_id = await declare(bot, severity="high")
+    await flow.resolve(bot.ctx, inc_id, ALICE, "looked fine")
+    await flow.reopen(bot.ctx, inc_id, ERIN)
+    entries = await eventually(lambda: _at_least(bot, inc_id, 1), timeout=20)
+    assert rules(entries) == ["high-lead"]
+    states = await runtime(bot.ctx).store.timers(inc_id)
+    assert states == {"1:high-lead": "cancelled", "2:high-lead": "fired"}
+
+
+async def _at_least(bot: Any, inc_id: str, n: int) -> list[Any] | None:
+    entries = await escalations(bot, inc_id)
+    return entries if len(entries) >= n else None
