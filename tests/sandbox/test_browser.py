@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from playwright.async_api import async_playwright, expect
+from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox import Sandbox
+from tests.sandbox.receiver import Received, Receiver
 
 CHROMIUM = shutil.which("chromium")
 ARGS = [
@@ -96,3 +99,131 @@ async def test_declare_acknowledge_and_thread_in_the_browser(bot: Any, sandbox: 
     assert [m["text"] for m in replies[1:]] == ["Looking at the gateway pods now"]
     assert sandbox.channel_by_name("inc-1-checkout-api-returns-502")["is_archived"] is False
     assert sandbox.unknown_calls() == []
+
+
+MODAL = {
+    "type": "modal",
+    "callback_id": "runbook_run",
+    "title": {"type": "plain_text", "text": "Run a runbook"},
+    "submit": {"type": "plain_text", "text": "Run"},
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "reason",
+            "label": {"type": "plain_text", "text": "Reason"},
+            "element": {"type": "plain_text_input", "action_id": "reason_input"},
+        },
+        {
+            "type": "input",
+            "block_id": "target",
+            "label": {"type": "plain_text", "text": "Target"},
+            "element": {
+                "type": "static_select",
+                "action_id": "target_select",
+                "placeholder": {"type": "plain_text", "text": "Pick one"},
+                "options": [
+                    {"text": {"type": "plain_text", "text": "checkout"}, "value": "checkout"},
+                    {"text": {"type": "plain_text", "text": "payments"}, "value": "payments"},
+                ],
+            },
+        },
+    ],
+}
+RESTART = [
+    {"type": "section", "text": {"type": "mrkdwn", "text": "*Runbook* `restart-gateway` is ready"}},
+    {
+        "type": "actions",
+        "block_id": "rb",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "rb_run",
+                "style": "danger",
+                "value": "restart-gateway",
+                "text": {"type": "plain_text", "text": "Restart pods"},
+                "confirm": {
+                    "title": {"type": "plain_text", "text": "Restart pods?"},
+                    "text": {"type": "mrkdwn", "text": "This restarts *checkout*."},
+                    "confirm": {"type": "plain_text", "text": "Restart"},
+                    "deny": {"type": "plain_text", "text": "Cancel"},
+                    "style": "danger",
+                },
+            },
+        ],
+    },
+]
+
+
+async def test_modal_confirm_dialog_and_reaction_in_the_browser(sandbox: Sandbox) -> None:
+    """Page interactions against a small scripted app: views.open from a slash command, modal submit
+    with a text input and a static select, a confirm dialog on a button, a reaction."""
+    client = AsyncWebClient(base_url=sandbox.api_url, token=sandbox.bot_token)
+    app = Receiver(sandbox.signing_secret)
+
+    async def respond(req: Received) -> web.StreamResponse:
+        if req.form.get("command") == "/runbook":
+            await client.views_open(trigger_id=req.form["trigger_id"], view=MODAL)
+            return web.Response()
+        if req.json is not None:
+            return web.Response()
+        payload = req.payload
+        if payload["type"] == "view_submission":
+            await client.chat_postMessage(channel="C0INCIDENTS", text="Runbook ready", blocks=RESTART)
+        return web.Response()
+
+    app.respond = respond
+    sandbox.bot_url = await app.start()
+    expect.set_options(timeout=15_000)
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1280, "height": 860})
+                page_errors: list[str] = []
+                page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+                await page.goto(sandbox.url + "/#/C0INCIDENTS")
+                await page.select_option("#user-switcher", "U0CAROL003")
+                await page.locator("#composer-input").fill("/runbook restart-gateway")
+                await page.locator("#composer-input").press("Enter")
+
+                modal = page.locator("#modal-layer .modal")
+                await expect(modal).to_contain_text("Run a runbook")
+                await modal.locator("[data-modal-submit]").click()  # nothing filled in: Slack refuses
+                await expect(modal.locator(".field-error").first).to_contain_text("fill out")
+                await modal.locator("input.input").fill("pods stuck in CrashLoopBackOff")
+                await modal.locator("select").select_option("payments")
+                await modal.locator("[data-modal-submit]").click()
+                await expect(page.locator("#modal-layer")).to_be_hidden()
+
+                message = page.locator("#messages .msg", has_text="restart-gateway")
+                await message.locator("button", has_text="Restart pods").click()
+                dialog = page.locator("#confirm-layer .modal")
+                await expect(dialog).to_contain_text("This restarts checkout.")
+                await dialog.locator("[data-answer=no]").click()  # Cancel sends nothing
+                await message.locator("button", has_text="Restart pods").click()
+                await dialog.locator("[data-answer=yes]").click()
+
+                await message.hover()
+                await message.locator(".hover-actions [data-react=pushpin]").click()
+                await expect(message.locator(".reaction")).to_contain_text("1")
+                assert page_errors == []
+            finally:
+                await browser.close()
+    finally:
+        await app.stop()
+
+    kinds = [
+        r.form.get("command") or (r.payload["type"] if "payload" in r.form else r.json["event"]["type"])
+        for r in app.requests
+        if r.json is not None or r.form
+    ]
+    assert kinds == ["/runbook", "view_submission", "block_actions", "reaction_added"]
+    assert all(r.verified for r in app.requests)
+    submission = app.requests[1].payload
+    values = submission["view"]["state"]["values"]
+    assert submission["user"]["id"] == "U0CAROL003"
+    assert values["reason"]["reason_input"]["value"] == "pods stuck in CrashLoopBackOff"
+    assert values["target"]["target_select"]["selected_option"]["value"] == "payments"
+    action = app.requests[2].payload["actions"][0]
+    assert action["action_id"] == "rb_run" and action["value"] == "restart-gateway"
+    assert app.requests[3].json is not None and app.requests[3].json["event"]["reaction"] == "pushpin"
