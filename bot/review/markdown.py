@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 NAMES_VAR = "_names"
 _INLINE = re.compile(r"([\\`*_\[\]<>|~])")
-_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)([#>+=-])", re.MULTILINE)
+_ORDERED = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)
 
 
 class MarkdownSafe(str):
@@ -35,6 +36,7 @@ def md_escape(value: Any) -> str:
     text = "" if value is None else str(value)
     text = " ".join(text.split())
     text = _INLINE.sub(r"\\\1", text)
+    text = _ORDERED.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
     return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
 
 
