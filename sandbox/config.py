@@ -20,20 +20,20 @@ class SandboxConfig(BaseModel):
     # Slack's method tiers, in calls per minute per method per workspace.
     tier_per_minute: dict[int, int] = Field(default_factory=lambda: {1: 1, 2: 20, 3: 50, 4: 100})
     # chat.postMessage: about one message per second per channel, short bursts allowed (token bucket).
-    post_burst: int = Field(5, ge=1)
-    post_refill_per_second: float = Field(1.0, gt=0)
+    post_burst: int = Field(default=5, ge=1)
+    post_refill_per_second: float = Field(default=1.0, gt=0)
 
-    fault_429_rate: float = Field(0.0, ge=0.0, le=1.0)
-    fault_5xx_rate: float = Field(0.0, ge=0.0, le=1.0)
-    fault_slow_rate: float = Field(0.0, ge=0.0, le=1.0)
-    slow_seconds: float = Field(2.0, ge=0.0)
-    fault_retry_after: int = Field(1, ge=1)
+    fault_429_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    fault_5xx_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    fault_slow_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    slow_seconds: float = Field(default=2.0, ge=0.0)
+    fault_retry_after: int = Field(default=1, ge=1)
     seed: int | None = None
 
-    ack_timeout_seconds: float = Field(3.0, gt=0)
-    trigger_ttl_seconds: float = Field(3.0, gt=0)
-    response_url_ttl_seconds: float = Field(1800.0, gt=0)
-    response_url_max_uses: int = Field(5, ge=1)
+    ack_timeout_seconds: float = Field(default=3.0, gt=0)
+    trigger_ttl_seconds: float = Field(default=3.0, gt=0)
+    response_url_ttl_seconds: float = Field(default=1800.0, gt=0)
+    response_url_max_uses: int = Field(default=5, ge=1)
     max_text_chars: int = 40_000
 
     def make_rng(self) -> random.Random:

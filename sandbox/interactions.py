@@ -13,7 +13,7 @@ from typing import Any
 from sandbox.blocks import find_action, validate_blocks, validate_view
 from sandbox.core import Core, normalize_blocks
 from sandbox.delivery import Delivery, DeliveryResult
-from sandbox.workspace import Channel, Ephemeral, Message, User, View
+from sandbox.workspace import Channel, Ephemeral, Message, User, View, Workspace
 
 log = logging.getLogger("sandbox.interactions")
 
@@ -33,7 +33,7 @@ class Interactions:
         self.delivery = delivery
 
     @property
-    def ws(self):  # type: ignore[no-untyped-def]
+    def ws(self) -> Workspace:
         return self.core.workspace
 
     # ---- lookups -------------------------------------------------------------------------------

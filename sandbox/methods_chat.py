@@ -47,7 +47,7 @@ def check_can_post(call: Call, channel: Channel) -> None:
 
 
 def thread_arg(call: Call, channel: Channel) -> str | None:
-    thread_ts = call.str("thread_ts")
+    thread_ts = call.arg("thread_ts")
     if thread_ts is None:
         return None
     parent = channel.messages.get(thread_ts)
@@ -64,7 +64,7 @@ def thread_arg(call: Call, channel: Channel) -> str | None:
 async def chat_post_message(call: Call) -> dict[str, Any]:
     channel = call.channel()
     check_can_post(call, channel)
-    text = call.str("text")
+    text = call.arg("text")
     blocks = blocks_arg(call)
     attachments = attachments_arg(call)
     if not text and not blocks and not attachments:
@@ -79,7 +79,7 @@ async def chat_post_message(call: Call) -> dict[str, Any]:
         blocks=blocks,
         attachments=attachments,
         thread_ts=thread_ts,
-        reply_broadcast=call.bool("reply_broadcast"),
+        reply_broadcast=call.flag("reply_broadcast"),
         metadata=metadata if isinstance(metadata, dict) else None,
     )
     return {"channel": channel.id, "ts": msg.ts, "message": call.ws.message_to_slack(msg)}
@@ -91,7 +91,7 @@ async def chat_update(call: Call) -> dict[str, Any]:
     msg = call.message(channel)
     if msg.user != call.ws.bot.user_id:
         raise SlackError("cant_update_message")
-    text = call.str("text")
+    text = call.arg("text")
     blocks = blocks_arg(call)
     attachments = attachments_arg(call)
     if text is None and blocks is None and attachments is None:
@@ -123,7 +123,7 @@ async def chat_post_ephemeral(call: Call) -> dict[str, Any]:
     user = call.user()
     if user.id not in channel.members:
         raise SlackError("user_not_in_channel")
-    text = call.str("text")
+    text = call.arg("text")
     blocks = blocks_arg(call)
     if not text and not blocks:
         raise SlackError("no_text")
@@ -132,7 +132,7 @@ async def chat_post_ephemeral(call: Call) -> dict[str, Any]:
         user.id,
         text=text or "",
         blocks=blocks,
-        thread_ts=call.str("thread_ts"),
+        thread_ts=call.arg("thread_ts"),
         source="chat.postEphemeral",
         sender=call.ws.bot.user_id,
     )
@@ -142,7 +142,7 @@ async def chat_post_ephemeral(call: Call) -> dict[str, Any]:
 @method("chat.getPermalink", 4)
 async def chat_get_permalink(call: Call) -> dict[str, Any]:
     channel = call.channel(allow_archived=True)
-    ts = call.str("message_ts")
+    ts = call.arg("message_ts")
     msg = channel.messages.get(ts or "")
     if msg is None:
         raise SlackError("message_not_found")

@@ -36,18 +36,18 @@ def require_member(call: Call, channel: Channel) -> None:
 
 @method("conversations.create", 2)
 async def conversations_create(call: Call) -> dict[str, Any]:
-    name = check_channel_name(call.str("name"))
+    name = check_channel_name(call.arg("name"))
     for existing in call.ws.channels.values():
         if existing.name == name:
             raise SlackError("name_taken")
     now = int(call.core.clock.now())
     bot = call.ws.bot.user_id
     channel = Channel(
-        id=call.core.ids.new("G" if call.bool("is_private") else "C"),
+        id=call.core.ids.new("G" if call.flag("is_private") else "C"),
         name=name,
         created=now,
         creator=bot,
-        is_private=call.bool("is_private"),
+        is_private=call.flag("is_private"),
         members=[bot],
     )
     call.ws.channels[channel.id] = channel
@@ -59,7 +59,7 @@ async def conversations_create(call: Call) -> dict[str, Any]:
 async def conversations_invite(call: Call) -> dict[str, Any]:
     channel = call.channel()
     require_member(call, channel)
-    raw = call.str("users")
+    raw = call.arg("users")
     if not raw:
         raise SlackError("no_user")
     ids = [u.strip() for u in raw.split(",") if u.strip()]
@@ -77,7 +77,7 @@ async def conversations_invite(call: Call) -> dict[str, Any]:
             errors.append({"user": uid, "ok": False, "error": "already_in_channel"})
         else:
             added.append(uid)
-    if errors and not (call.bool("force") and added):
+    if errors and not (call.flag("force") and added):
         first = errors[0]["error"]
         raise SlackError(first, errors=errors)
     for uid in added:
@@ -95,7 +95,7 @@ async def conversations_invite(call: Call) -> dict[str, Any]:
 def _set_text(call: Call, attr: str) -> dict[str, Any]:
     channel = call.channel()
     require_member(call, channel)
-    value = call.str(attr) or ""
+    value = call.arg(attr) or ""
     if len(value) > 250:
         raise SlackError("too_long")
     setattr(
@@ -128,18 +128,18 @@ async def conversations_set_purpose(call: Call) -> dict[str, Any]:
 async def conversations_info(call: Call) -> dict[str, Any]:
     channel = call.visible_channel()
     data = call.ws.channel_to_slack(channel)
-    if call.bool("include_num_members") is False:
+    if call.flag("include_num_members") is False:
         data.pop("num_members", None)
     return {"channel": data}
 
 
 @method("conversations.list", 2)
 async def conversations_list(call: Call) -> dict[str, Any]:
-    types = {t.strip() for t in (call.str("types") or "public_channel").split(",") if t.strip()}
+    types = {t.strip() for t in (call.arg("types") or "public_channel").split(",") if t.strip()}
     unknown = types - {"public_channel", "private_channel", "mpim", "im"}
     if unknown:
         raise SlackError("invalid_types")
-    exclude_archived = call.bool("exclude_archived")
+    exclude_archived = call.flag("exclude_archived")
     bot = call.ws.bot.user_id
     chosen: list[Channel] = []
     for channel in call.ws.channels.values():
@@ -153,14 +153,14 @@ async def conversations_list(call: Call) -> dict[str, Any]:
             ok = "public_channel" in types
         if ok:
             chosen.append(channel)
-    page, meta = paginate(chosen, call.str("cursor"), call.int("limit", 100))
+    page, meta = paginate(chosen, call.arg("cursor"), call.number("limit", 100))
     return {"channels": [call.ws.channel_to_slack(c) for c in page], "response_metadata": meta}
 
 
 def _window(call: Call, messages: list[Message]) -> list[Message]:
-    oldest = call.str("oldest")
-    latest = call.str("latest")
-    inclusive = call.bool("inclusive")
+    oldest = call.arg("oldest")
+    latest = call.arg("latest")
+    inclusive = call.flag("inclusive")
     out = []
     for m in messages:
         t = float(m.ts)
@@ -189,7 +189,7 @@ async def conversations_history(call: Call) -> dict[str, Any]:
         messages = list(reversed(_window(call, channel.top_level())))
     except ValueError as exc:
         raise invalid_arguments("oldest and latest must be timestamps") from exc
-    page, meta = paginate(messages, call.str("cursor"), call.int("limit", 100), max_limit=999)
+    page, meta = paginate(messages, call.arg("cursor"), call.number("limit", 100), max_limit=999)
     return {
         "messages": [call.ws.message_to_slack(m) for m in page],
         "has_more": bool(meta["next_cursor"]),
@@ -204,7 +204,7 @@ async def conversations_history(call: Call) -> dict[str, Any]:
 async def conversations_replies(call: Call) -> dict[str, Any]:
     channel = call.visible_channel()
     _check_readable(call, channel)
-    ts = call.str("ts")
+    ts = call.arg("ts")
     if ts is None:
         raise invalid_arguments("missing required field: ts")
     msg = channel.messages.get(ts)
@@ -217,7 +217,7 @@ async def conversations_replies(call: Call) -> dict[str, Any]:
         replies = _window(call, replies)
     except ValueError as exc:
         raise invalid_arguments("oldest and latest must be timestamps") from exc
-    page, meta = paginate([parent, *replies], call.str("cursor"), call.int("limit", 1000))
+    page, meta = paginate([parent, *replies], call.arg("cursor"), call.number("limit", 1000))
     return {
         "messages": [call.ws.message_to_slack(m) for m in page],
         "has_more": bool(meta["next_cursor"]),
@@ -246,7 +246,7 @@ async def conversations_join(call: Call) -> dict[str, Any]:
 @method("conversations.members", 4)
 async def conversations_members(call: Call) -> dict[str, Any]:
     channel = call.visible_channel()
-    page, meta = paginate(list(channel.members), call.str("cursor"), call.int("limit", 100))
+    page, meta = paginate(list(channel.members), call.arg("cursor"), call.number("limit", 100))
     return {"members": page, "response_metadata": meta}
 
 

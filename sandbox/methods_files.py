@@ -26,10 +26,10 @@ def guess_mimetype(name: str, content: bytes) -> str:
 
 @method("files.getUploadURLExternal", 4)
 async def files_get_upload_url_external(call: Call) -> dict[str, Any]:
-    filename = call.str("filename")
+    filename = call.arg("filename")
     if not filename:
         raise invalid_arguments("missing required field: filename")
-    length = call.int("length", -1)
+    length = call.number("length", -1)
     if length < 0:
         raise invalid_arguments("missing required field: length")
     if length > MAX_FILE_BYTES:
@@ -40,7 +40,7 @@ async def files_get_upload_url_external(call: Call) -> dict[str, Any]:
         title=filename,
         user=call.ws.bot.user_id,
         created=int(call.core.clock.now()),
-        alt_txt=call.str("alt_txt"),
+        alt_txt=call.arg("alt_txt"),
         expected_length=length,
     )
     call.ws.files[f.id] = f
@@ -52,8 +52,8 @@ async def files_complete_upload_external(call: Call) -> dict[str, Any]:
     items = call.json("files")
     if not isinstance(items, list) or not items:
         raise invalid_arguments("missing required field: files")
-    channel_ref = call.str("channel_id")
-    channel_refs = [c for c in (call.str("channels") or "").split(",") if c]
+    channel_ref = call.arg("channel_id")
+    channel_refs = [c for c in (call.arg("channels") or "").split(",") if c]
     if channel_ref:
         channel_refs.insert(0, channel_ref)
     channels = []
@@ -66,7 +66,7 @@ async def files_complete_upload_external(call: Call) -> dict[str, Any]:
         if channel.is_private and call.ws.bot.user_id not in channel.members:
             raise SlackError("not_in_channel")
         channels.append(channel)
-    thread_ts = call.str("thread_ts")
+    thread_ts = call.arg("thread_ts")
     if thread_ts and channels and thread_ts not in channels[0].messages:
         raise SlackError("thread_not_found")
     done: list[File] = []
@@ -82,7 +82,7 @@ async def files_complete_upload_external(call: Call) -> dict[str, Any]:
             f.title = str(item["title"])
         f.completed = True
         done.append(f)
-    comment = call.str("initial_comment") or ""
+    comment = call.arg("initial_comment") or ""
     for channel in channels:
         for f in done:
             if channel.id not in f.channels:

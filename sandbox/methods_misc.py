@@ -15,7 +15,7 @@ from sandbox.workspace import View
 @method("pins.add", 2)
 async def pins_add(call: Call) -> dict[str, Any]:
     channel = call.channel()
-    ts = call.str("timestamp")
+    ts = call.arg("timestamp")
     if ts is None:
         raise SlackError("no_item_specified")
     msg = channel.messages.get(ts)
@@ -51,15 +51,15 @@ async def pins_list(call: Call) -> dict[str, Any]:
 @method("bookmarks.add", 2)
 async def bookmarks_add(call: Call) -> dict[str, Any]:
     channel = call.channel(key="channel_id")
-    title = call.str("title")
-    kind = call.str("type")
+    title = call.arg("title")
+    kind = call.arg("type")
     if not title:
         raise SlackError(
             "invalid_arguments", response_metadata={"messages": ["[ERROR] missing required field: title"]}
         )
     if kind != "link":
         raise SlackError("invalid_bookmark_type")
-    link = call.str("link")
+    link = call.arg("link")
     if not link:
         raise SlackError("invalid_link")
     bookmark = {
@@ -67,10 +67,10 @@ async def bookmarks_add(call: Call) -> dict[str, Any]:
         "channel_id": channel.id,
         "title": title,
         "link": link,
-        "emoji": call.str("emoji"),
+        "emoji": call.arg("emoji"),
         "icon_url": None,
         "type": "link",
-        "entity_id": call.str("entity_id"),
+        "entity_id": call.arg("entity_id"),
         "date_created": int(call.core.clock.now()),
         "date_updated": 0,
         "rank": "U",
@@ -87,10 +87,10 @@ async def bookmarks_add(call: Call) -> dict[str, Any]:
 @method("reactions.add", 3)
 async def reactions_add(call: Call) -> dict[str, Any]:
     channel = call.channel()
-    name = (call.str("name") or "").strip(":")
+    name = (call.arg("name") or "").strip(":")
     if not name:
         raise SlackError("invalid_name")
-    msg = channel.messages.get(call.str("timestamp") or "")
+    msg = channel.messages.get(call.arg("timestamp") or "")
     if msg is None:
         raise SlackError("message_not_found")
     users = msg.reactions.setdefault(name, [])
@@ -123,7 +123,7 @@ def view_arg(call: Call) -> dict[str, Any]:
 
 def take_trigger(call: Call) -> str:
     """The user of a valid trigger_id; Slack's trigger errors otherwise (valid 3 s, single use)."""
-    trigger_id = call.str("trigger_id") or call.str("interactivity_pointer")
+    trigger_id = call.arg("trigger_id") or call.arg("interactivity_pointer")
     if not trigger_id:
         raise SlackError(
             "invalid_arguments",
@@ -190,15 +190,15 @@ async def views_push(call: Call) -> dict[str, Any]:
 @method("views.update", 4)
 async def views_update(call: Call) -> dict[str, Any]:
     definition = view_arg(call)
-    view_id = call.str("view_id")
-    external_id = call.str("external_id")
+    view_id = call.arg("view_id")
+    external_id = call.arg("external_id")
     view = None
     for v in call.ws.views.values():
         if (view_id and v.id == view_id) or (external_id and v.external_id == external_id):
             view = v
     if view is None:
         raise SlackError("not_found")
-    expected = call.str("hash")
+    expected = call.arg("hash")
     if expected and expected != view.hash:
         raise SlackError("hash_conflict")
     view.definition = definition
@@ -220,7 +220,7 @@ async def views_publish(call: Call) -> dict[str, Any]:
     if existing is None:
         existing = new_view(call, definition, user.id)
     else:
-        expected = call.str("hash")
+        expected = call.arg("hash")
         if expected and expected != existing.hash:
             raise SlackError("hash_conflict")
         existing.definition = definition

@@ -32,7 +32,7 @@ async def users_info(call: Call) -> dict[str, Any]:
 @method("users.list", 2)
 async def users_list(call: Call) -> dict[str, Any]:
     users = list(call.ws.users.values())
-    page, meta = paginate(users, call.str("cursor"), call.int("limit", 100))
+    page, meta = paginate(users, call.arg("cursor"), call.number("limit", 100))
     return {
         "members": [u.to_slack(call.ws.team_id) for u in page],
         "cache_ts": int(call.core.clock.now()),
@@ -42,7 +42,7 @@ async def users_list(call: Call) -> dict[str, Any]:
 
 @method("users.lookupByEmail", 3)
 async def users_lookup_by_email(call: Call) -> dict[str, Any]:
-    email = (call.str("email") or "").strip().lower()
+    email = (call.arg("email") or "").strip().lower()
     if not email:
         raise SlackError(
             "invalid_arguments", response_metadata={"messages": ["[ERROR] missing required field: email"]}
@@ -55,7 +55,7 @@ async def users_lookup_by_email(call: Call) -> dict[str, Any]:
 
 @method("usergroups.list", 2)
 async def usergroups_list(call: Call) -> dict[str, Any]:
-    include_users = call.bool("include_users")
+    include_users = call.flag("include_users")
     return {
         "usergroups": [
             g.to_slack(call.ws.team_id, include_users=include_users) for g in call.ws.usergroups.values()
@@ -65,7 +65,7 @@ async def usergroups_list(call: Call) -> dict[str, Any]:
 
 @method("usergroups.users.list", 2)
 async def usergroups_users_list(call: Call) -> dict[str, Any]:
-    group = call.ws.usergroups.get(call.str("usergroup") or "")
+    group = call.ws.usergroups.get(call.arg("usergroup") or "")
     if group is None:
         raise SlackError("no_such_subteam")
     return {"users": list(group.users)}

@@ -17,6 +17,7 @@ from sandbox.jsonapi import JsonApi
 from sandbox.methods_files import FileRoutes
 from sandbox.responses import ResponseUrls
 from sandbox.webapi import WebApi
+from sandbox.workspace import Channel
 
 log = logging.getLogger("sandbox")
 
@@ -87,8 +88,8 @@ class Sandbox:
         site = web.TCPSite(runner, host, port)
         await site.start()
         self._runner = runner
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        bound_port = sockets[0].getsockname()[1] if sockets else port
+        addresses = runner.addresses
+        bound_port = int(addresses[0][1]) if addresses else port
         shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self._url = f"http://{shown}:{bound_port}"
         self.core.base_url = self._url
@@ -179,7 +180,7 @@ class Sandbox:
         return await self.actions.say(user, channel, text, thread_ts)
 
     # ---- reading state -------------------------------------------------------------------------
-    def _channel(self, ref: str):  # type: ignore[no-untyped-def]
+    def _channel(self, ref: str) -> Channel:
         channel = self.core.workspace.find_channel(ref)
         if channel is None:
             raise KeyError(f"no channel {ref!r}")
@@ -209,7 +210,8 @@ class Sandbox:
 
     def views(self, user: str | None = None) -> list[dict[str, Any]]:
         ws = self.core.workspace
-        uid = ws.find_user(user).id if user and ws.find_user(user) else None
+        found = ws.find_user(user) if user else None
+        uid = found.id if found else None
         out = []
         for v in ws.views.values():
             if v.is_open and v.type == "modal" and (uid is None or v.user == uid):

@@ -68,7 +68,7 @@ class Call:
         value = self.args.get(key, default)
         return default if value is None else value
 
-    def str(self, key: str, default: str | None = None) -> str | None:
+    def arg(self, key: str, default: str | None = None) -> str | None:
         value = self.args.get(key)
         if value is None or value == "":
             return default
@@ -81,12 +81,12 @@ class Call:
         )
 
     def require(self, key: str) -> str:
-        value = self.str(key)
+        value = self.arg(key)
         if value is None:
             raise invalid_arguments(f"missing required field: {key}")
         return value
 
-    def bool(self, key: str, default: bool = False) -> bool:
+    def flag(self, key: str, default: bool = False) -> bool:
         value = self.args.get(key)
         if value is None or value == "":
             return default
@@ -94,7 +94,7 @@ class Call:
             return value
         return str(value).lower() in ("1", "true", "yes", "on")
 
-    def int(self, key: str, default: int) -> int:
+    def number(self, key: str, default: int) -> int:
         value = self.args.get(key)
         if value is None or value == "":
             return default
@@ -119,7 +119,7 @@ class Call:
         return value
 
     def channel(self, key: str = "channel", *, allow_archived: bool = False) -> Channel:
-        ref = self.str(key)
+        ref = self.arg(key)
         if ref is None:
             raise SlackError("channel_not_found")
         channel = self.ws.find_channel(ref)
@@ -142,14 +142,14 @@ class Call:
         return channel
 
     def user(self, key: str = "user") -> User:
-        ref = self.str(key)
+        ref = self.arg(key)
         user = self.ws.users.get(ref or "")
         if user is None:
             raise SlackError("user_not_found")
         return user
 
     def message(self, channel: Channel, key: str = "ts") -> Message:
-        ts = self.str(key)
+        ts = self.arg(key)
         msg = channel.messages.get(ts or "")
         if msg is None:
             raise SlackError("message_not_found")
@@ -263,7 +263,7 @@ class WebApi:
     def _rate_check(self, spec: MethodSpec, call: Call) -> int:
         cfg = self.core.config
         if spec.tier == SPECIAL:
-            ref = call.str("channel") or ""
+            ref = call.arg("channel") or ""
             channel = call.ws.find_channel(ref)
             key = channel.id if channel else ref
             return self.core.limiter.check_post(key, cfg.post_burst, cfg.post_refill_per_second)
