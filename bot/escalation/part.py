@@ -47,10 +47,12 @@ async def start(ctx: AppContext) -> tuple[Worker, asyncio.Task[None]]:
     """Open the queue, put the runtime in ``ctx.extras`` and start this process's worker."""
     store = EscalationStore(ctx.redis, ctx.keys)
     queue = await open_queue(ctx.settings.redis_url, ctx.keys.prefix, store)
-    ctx.extras[EXTRAS_KEY] = build_runtime(ctx, queue)
+    rt = build_runtime(ctx, queue)
+    ctx.extras[EXTRAS_KEY] = rt
     worker = build_worker(
         ctx.settings.redis_url, ctx.keys.prefix, JOB_FUNCTIONS, {"app": ctx}, poll_delay=poll_delay()
     )
+    rt.worker = worker
     task = asyncio.create_task(run_worker(worker), name="escalation-worker")
     log.info("escalation worker started on %s", queue.queue_name)
     return worker, task
