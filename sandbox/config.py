@@ -30,6 +30,8 @@ class SandboxConfig(BaseModel):
     fault_retry_after: int = Field(default=1, ge=1)
     seed: int | None = None
 
+    # Events API retries after a failed delivery (Slack: about 1 s, 1 min, 5 min; shortened here).
+    event_retry_delays: list[float] = Field(default_factory=lambda: [1.0, 5.0, 15.0])
     ack_timeout_seconds: float = Field(default=3.0, gt=0)
     trigger_ttl_seconds: float = Field(default=3.0, gt=0)
     response_url_ttl_seconds: float = Field(default=1800.0, gt=0)
@@ -52,4 +54,5 @@ FAULT_FIELDS = (
     "post_refill_per_second",
     "tier_per_minute",
     "ack_timeout_seconds",
+    "event_retry_delays",
 )

@@ -209,6 +209,8 @@ class JsonApi:
             self.core.reseed_rng()
         if "ack_timeout_seconds" in data:
             self.delivery.ack_timeout = self.core.config.ack_timeout_seconds
+        if "event_retry_delays" in data:
+            self.delivery.event_retry_delays = list(self.core.config.event_retry_delays)
         return web.json_response({"ok": True, "config": self._faults()})
 
     async def clock(self, request: web.Request) -> web.Response:

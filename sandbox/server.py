@@ -65,6 +65,7 @@ class Sandbox:
         self.core = Core(config, seed_path)
         self.delivery = Delivery(self.core.config.signing_secret, self.core.config.ack_timeout_seconds)
         self.delivery.bot_url = bot_url
+        self.delivery.event_retry_delays = list(self.core.config.event_retry_delays)
         self.actions = Interactions(self.core, self.delivery)
         self.app = self.build_app()
         self._runner: web.AppRunner | None = None
@@ -260,6 +261,8 @@ class Sandbox:
             self.core.reseed_rng()
         if "ack_timeout_seconds" in changes:
             self.delivery.ack_timeout = self.core.config.ack_timeout_seconds
+        if "event_retry_delays" in changes:
+            self.delivery.event_retry_delays = list(self.core.config.event_retry_delays)
         return self.core.config
 
 

@@ -319,3 +319,47 @@ async def test_views_publish_home(sandbox: Sandbox, client: AsyncWebClient) -> N
     assert r["view"]["type"] == "home"
     r2 = await client.views_publish(user_id="U0ALICE001", view=home)
     assert r2["view"]["id"] == r["view"]["id"]
+
+
+async def test_failed_event_is_retried_with_slack_retry_headers(
+    sandbox: Sandbox, receiver: Receiver, client: AsyncWebClient
+) -> None:
+    sandbox.set_faults(event_retry_delays=[0.01, 0.01, 0.01])
+    answered = asyncio.Event()
+
+    async def fail_once(req: Received) -> web.StreamResponse:
+        if len(receiver.requests) == 1:
+            return web.Response(status=500)
+        answered.set()
+        return web.Response()
+
+    receiver.respond = fail_once
+    posted = await client.chat_postMessage(channel="C0ALERTS001", text="alert")
+    first = await sandbox.react("bob", "alerts", posted["ts"], "eyes")
+    assert first["error"] == "dispatch_failed" and first["status"] == 500
+    await asyncio.wait_for(answered.wait(), timeout=10)
+    original, retry = receiver.requests
+    assert retry.verified
+    assert "X-Slack-Retry-Num" not in original.headers
+    assert retry.headers["X-Slack-Retry-Num"] == "1"
+    assert retry.headers["X-Slack-Retry-Reason"] == "http_error"
+    assert original.json is not None and retry.json is not None
+    assert retry.json["event_id"] == original.json["event_id"]
+
+
+async def test_no_retry_when_the_app_asks_for_none(
+    sandbox: Sandbox, receiver: Receiver, client: AsyncWebClient
+) -> None:
+    sandbox.set_faults(event_retry_delays=[30.0])
+
+    async def refuse(req: Received) -> web.StreamResponse:
+        status = 503 if req.json and req.json["event"]["reaction"] == "eyes" else 500
+        headers = {"X-Slack-No-Retry": "1"} if status == 503 else {}
+        return web.Response(status=status, headers=headers)
+
+    receiver.respond = refuse
+    posted = await client.chat_postMessage(channel="C0ALERTS001", text="alert")
+    refused = await sandbox.react("bob", "alerts", posted["ts"], "eyes")
+    assert refused["status"] == 503 and sandbox.delivery.pending_retries == 0
+    failed = await sandbox.react("bob", "alerts", posted["ts"], "fire")
+    assert failed["status"] == 500 and sandbox.delivery.pending_retries == 1  # cancelled by stop()
