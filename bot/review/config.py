@@ -116,6 +116,16 @@ class ReviewPolicy(BaseModel):
             raise ValueError("an emoji name such as pushpin (without colons)")
         return name
 
+    @field_validator("template")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        from bot.review.markdown import check_template
+
+        problem = check_template(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
     @field_validator("filename")
     @classmethod
     def _filename(cls, v: str) -> str:

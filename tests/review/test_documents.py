@@ -173,3 +173,6 @@ def test_policy_section_defaults_and_errors() -> None:
         parse_policy("review:\n  pin_emoji: 'no spaces please'\n  meeting_offset_days: -1\n")
     problems = "\n".join(err.value.problems)
     assert "review.pin_emoji" in problems and "review.meeting_offset_days" in problems
+    with pytest.raises(PolicyError) as err:
+        parse_policy("review:\n  template: '{% for x in %}'\n")
+    assert ":2:" in err.value.problems[0] and "review.template" in err.value.problems[0]
