@@ -1,0 +1,1 @@
+"""Runbooks: Markdown files with optional front matter, rendered for Slack, with runnable diagnostics."""
