@@ -251,6 +251,7 @@ class WebApi:
             retry = self._rate_check(spec, call)
             if retry:
                 core.count(name, "ratelimited")
+                log.info("sandbox rate limit: %s answered 429, Retry-After %s", name, retry)
                 return self._ratelimited(retry)
         try:
             result = await spec.handler(call)
