@@ -211,9 +211,17 @@ def scale_for_axis(values: list[float], unit: str | None) -> tuple[float, str]:
     return 1.0, axis_unit_label(unit)
 
 
+_TARGET_LABELS = {"instance", "job"}
+
+
 def series_label(labels: Mapping[str, str]) -> str:
-    """A short legend label: labels other than the metric name as ``k=v`` (the bare value when only one)."""
+    """A short legend label: labels other than the metric name as ``k=v`` (the bare value when only one).
+
+    The scrape-target labels (instance, job) are left out when other labels tell the series apart."""
     items = [(k, v) for k, v in sorted(labels.items()) if k != "__name__"]
+    distinctive = [(k, v) for k, v in items if k not in _TARGET_LABELS]
+    if distinctive:
+        items = distinctive
     if not items:
         return labels.get("__name__", "value")
     if len(items) == 1:
@@ -337,6 +345,7 @@ class PrometheusClient:
         if isinstance(exc, PrometheusApiClientException):
             status, error_type, error = _parse_api_error(str(exc))
             if status == 400 or error_type == "bad_data":
+                error = re.sub(r'^invalid parameter "query": ', "", error)
                 return Failure(SOURCE, FailureKind.BAD_QUERY, f"bad PromQL `{short}`: {error}")
             if status == 401:
                 return Failure(

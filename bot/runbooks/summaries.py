@@ -38,8 +38,10 @@ def summarise_instant(result: InstantResult) -> tuple[list[str], bool]:
         return ["no data (the query matched no series)"], False
     ranked = sorted(result.samples, key=lambda s: (s.value != s.value, -s.value if s.value == s.value else 0))
     lines = [f"{_code(s.name)} → *{result.formatted(s)}*" for s in ranked[:MAX_LINES]]
-    if len(ranked) == 1 and not ranked[0].labels:
-        lines = [f"*{result.formatted(ranked[0])}*"]
+    if len(ranked) == 1:  # one series: its metric name (if any) says more than its target labels
+        only = ranked[0]
+        name = only.labels.get("__name__")
+        lines = [f"{_code(name)} → *{result.formatted(only)}*" if name else f"*{result.formatted(only)}*"]
     return lines + _more(len(ranked), MAX_LINES), False
 
 
