@@ -261,3 +261,30 @@ async def conversations_archive(call: Call) -> dict[str, Any]:
     channel.is_archived = True
     call.core.publish({"type": "channel_changed", "channel": channel.id})
     return {}
+
+
+@method("conversations.open", 3)
+async def conversations_open(call: Call) -> dict[str, Any]:
+    """A direct message between the bot and one person (multi-person DMs are not modelled)."""
+    if call.arg("channel"):
+        channel = call.channel()
+        if not channel.is_im:
+            raise SlackError("channel_not_found")
+        return {"channel": {"id": channel.id}}
+    users = [u.strip() for u in (call.arg("users") or "").split(",") if u.strip()]
+    if not users:
+        raise SlackError("users_list_not_supplied")
+    if len(users) > 1:
+        raise SlackError("method_not_supported_for_channel_type")
+    user = call.ws.users.get(users[0])
+    if user is None:
+        raise SlackError("user_not_found")
+    existing = any(c.is_im and c.members == [user.id] for c in call.ws.channels.values())
+    channel = call.ws.dm_channel(user)
+    if not existing:
+        call.core.publish({"type": "channel_created", "channel": channel.id})
+    data = call.ws.channel_to_slack(channel) if call.flag("return_im") else {"id": channel.id}
+    result: dict[str, Any] = {"channel": data}
+    if existing:
+        result["already_open"] = True
+    return result

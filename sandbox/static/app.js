@@ -102,11 +102,11 @@
       const member = c.members.includes(state.me);
       const cls = [c.id === state.channel ? "active" : "", state.unread.has(c.id) ? "unread" : "",
         c.is_archived ? "archived" : "", member ? "" : "not-member"].join(" ");
-      const icon = c.is_private ? "🔒" : "#";
+      const icon = c.is_im ? "●" : c.is_private ? "🔒" : "#";
       return `<li><a href="#/${esc(c.id)}" class="${cls}" data-channel="${esc(c.id)}">` +
-        `<span class="hash">${icon}</span><span class="label">${esc(c.is_im ? "@" + userOf(c.user).name : c.name)}</span></a></li>`;
+        `<span class="hash">${icon}</span><span class="label">${esc(c.is_im ? ws.bot.name : c.name)}</span></a></li>`;
     };
-    const visible = ws.channels.filter((c) => !c.is_private || c.members.includes(state.me) || c.is_im);
+    const visible = ws.channels.filter((c) => !c.is_private || c.members.includes(state.me));
     const chans = visible.filter((c) => !c.is_im).sort((a, b) => a.name.localeCompare(b.name));
     $("#channel-list").innerHTML = chans.map(item).join("");
     $("#dm-list").innerHTML = visible.filter((c) => c.is_im).map(item).join("") ||
@@ -199,7 +199,8 @@
     const c = data.channel;
     state.channels[c.id] = { ...state.channels[c.id], ...c };
     state.unread.delete(c.id);
-    $("#channel-name").innerHTML = `${c.is_private ? "🔒" : "#"} ${esc(c.name)}${c.is_archived ? ' <span class="muted">(archived)</span>' : ""}`;
+    const title = c.is_im ? `● ${esc(state.ws.bot.name)}` : `${c.is_private ? "🔒" : "#"} ${esc(c.name)}`;
+    $("#channel-name").innerHTML = `${title}${c.is_archived ? ' <span class="muted">(archived)</span>' : ""}`;
     $("#channel-topic").innerHTML = c.topic?.value ? mrkdwn(c.topic.value, ctx()) : `<span class="muted">${esc(c.purpose?.value || "")}</span>`;
     $("#members-button").textContent = `👥 ${c.members.length}`;
     $("#pins-button").textContent = `📌 ${data.pins.length}`;

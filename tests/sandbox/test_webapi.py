@@ -228,3 +228,18 @@ async def test_private_channel_needs_membership(client: AsyncWebClient) -> None:
     assert created["channel"]["is_private"]
     listed = await client.conversations_list(types="private_channel")
     assert [c["id"] for c in listed["channels"]] == [cid]
+
+
+async def test_direct_messages(client: AsyncWebClient, sandbox: Sandbox) -> None:
+    opened = await client.conversations_open(users="U0ERIN0005")
+    dm = opened["channel"]["id"]
+    assert dm.startswith("D") and "already_open" not in opened
+    again = await client.conversations_open(users="U0ERIN0005", return_im=True)
+    assert again["channel"]["id"] == dm and again["already_open"] and again["channel"]["is_im"]
+    posted = await client.chat_postMessage(channel="U0ERIN0005", text="You are paged for INC-1")
+    assert posted["channel"] == dm
+    history = await client.conversations_history(channel=dm)
+    assert [m["text"] for m in history["messages"]] == ["You are paged for INC-1"]
+    with pytest.raises(SlackApiError) as err:
+        await client.conversations_open(users="U0NOBODY")
+    assert err.value.response["error"] == "user_not_found"
