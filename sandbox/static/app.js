@@ -141,15 +141,16 @@
   function messageHTML(m, opts = {}) {
     const eph = opts.ephemeral;
     const author = eph ? userOf(m.sender || state.ws.bot.user_id) : userOf(m.user);
-    const isBot = Boolean(m.bot_id) || author.is_bot || (eph && m.sender !== "slackbot");
-    const name = eph && m.sender === "slackbot" ? "Slackbot" : (author.real_name || author.name);
+    const slackbot = eph && m.sender === "slackbot";
+    const isBot = Boolean(m.bot_id) || author.is_bot || eph;
+    const name = slackbot ? "Slackbot" : (author.real_name || author.name);
     if (!eph && m.subtype && ["channel_join", "channel_topic", "channel_purpose"].includes(m.subtype)) {
       return `<div class="msg system" data-ts="${esc(m.ts)}"><span class="time">${timeOf(m.ts)}</span>` +
         `<span>${mrkdwn(m.text, ctx())}</span></div>`;
     }
     const content = m.blocks && m.blocks.length ? window.Blocks.render(m.blocks, ctx()) : mrkdwn(m.text, ctx());
     const edited = m.edited ? ` <span class="muted">(edited)</span>` : "";
-    const badge = isBot ? `<span class="badge">APP</span>` : "";
+    const badge = isBot && !slackbot ? `<span class="badge">APP</span>` : "";
     const pinned = m.pinned_to ? `<div class="pinned-label">📌 Pinned by <b>@${esc(state.ws.bot.name)}</b></div>` : "";
     const ephLabel = eph
       ? `<div class="eph-label">👁 Only visible to you · <a href="#" data-dismiss="${esc(m.id)}">Dismiss</a>${m.is_error ? " · <b>error</b>" : ""}</div>`
@@ -174,7 +175,7 @@
     const cls = ["msg", eph ? "ephemeral" : "", m.is_error ? "error" : "", m.pinned_to ? "pinned" : "",
       state.highlight === m.ts ? "highlight" : ""].join(" ");
     const avatar = isBot
-      ? `<div class="avatar bot">${name === "Slackbot" ? "💬" : "🤖"}</div>`
+      ? `<div class="avatar bot">${slackbot ? "💬" : "🤖"}</div>`
       : `<div class="avatar" style="background:${colorFor(author.id)}">${esc(initials(author))}</div>`;
     const ids = eph ? `data-eph-id="${esc(m.id)}" data-ts="${esc(m.ts)}"` : `data-ts="${esc(m.ts)}"`;
     return `<div class="${cls}" ${ids} data-channel="${esc(m.channel || state.channel)}">${avatar}
