@@ -18,6 +18,7 @@ from bot.alerts.config import AlertsPolicy
 from bot.durations import Duration
 from bot.escalation.config import EscalationPolicy
 from bot.review.config import ReviewPolicy
+from bot.runbooks.config import KubernetesPolicy, PrometheusPolicy, RunbooksPolicy
 
 
 class Section(BaseModel):
@@ -174,6 +175,9 @@ class Policy(Section):
     alerts: AlertsPolicy = Field(default_factory=AlertsPolicy)
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    runbooks: RunbooksPolicy = Field(default_factory=RunbooksPolicy)
+    kubernetes: KubernetesPolicy = Field(default_factory=KubernetesPolicy)
+    prometheus: PrometheusPolicy = Field(default_factory=PrometheusPolicy)
 
     @model_validator(mode="after")
     def _check(self) -> Policy:
