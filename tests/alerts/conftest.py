@@ -56,3 +56,8 @@ async def pipeline(sandbox: Any, redis_prefix: str, alerts_policy: AlertsPolicy)
     yield p
     await p.close()
     await p.redis.aclose()
+
+
+# real Prometheus / Alertmanager harnesses (fixtures)
+from tests.harness.alertmanager import alertmanager_factory  # noqa: E402, F401
+from tests.harness.prometheus import metrics_endpoint, prometheus_factory  # noqa: E402, F401

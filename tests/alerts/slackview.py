@@ -97,6 +97,24 @@ def final_states(threads: list[Thread]) -> dict[tuple[str, str], str]:
     return seen
 
 
+def transitions(threads: list[Thread]) -> list[tuple[str, str]]:
+    """(alert ident, state) for every alert line in the replies, in posting order."""
+    out: list[tuple[str, str]] = []
+    for thread in threads:
+        for reply in thread.replies:
+            for line in message_text(reply).split("\n"):
+                state = "firing" if "Firing (" in line else "resolved" if "Resolved (" in line else None
+                if state:
+                    out += [(ident, state) for ident in IDENT.findall(line)]
+    return out
+
+
+def last_state(threads: list[Thread], needle: str) -> str | None:
+    """The last state shown for the alert whose ident contains `needle` (e.g. ``queue=a``)."""
+    found = [state for ident, state in transitions(threads) if needle in ident.split(", ")]
+    return found[-1] if found else None
+
+
 def final_by_ident(threads: list[Thread]) -> dict[str, str]:
     return {ident: state for (_title, ident), state in final_states(threads).items()}
 
