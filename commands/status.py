@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from bot.core.store import normalise_id
+from bot.escalation.statuspage_sync import mark_public, split_public_flag
 from bot.views import incident as views
 from bot.workflows import incidents as flow
 from commands.base import (
@@ -26,9 +27,11 @@ class UpdateArgs(BaseModel):
     incident_id: str | None
     status: str = Field(min_length=1)
     message: str = Field(min_length=1, max_length=MAX_TEXT)
+    public: bool = False  # --public: also on the status page (bot/escalation/statuspage_sync.py)
 
 
 def parse_update(text: str) -> UpdateArgs:
+    text, public = split_public_flag(text)
     words = text.strip().split(maxsplit=1)
     incident_id = None
     if words and looks_like_incident(words[0]):
@@ -39,14 +42,16 @@ def parse_update(text: str) -> UpdateArgs:
         raise UsageError("Give a status and a message.")
     if len(parts) < 2 or not parts[1].strip():
         raise UsageError("Say what is happening after the status.")
-    return validate(UpdateArgs, incident_id=incident_id, status=parts[0].lower(), message=parts[1])
+    return validate(
+        UpdateArgs, incident_id=incident_id, status=parts[0].lower(), message=parts[1], public=public
+    )
 
 
 @status.sub(
     "update",
     permission="update",
     usage=[
-        "/status update <INC> <investigating|identified|monitoring|resolved> <message>",
+        "/status update <INC> <investigating|identified|monitoring|resolved> <message> [--public]",
         '/status update INC-123 investigating "Checking database connectivity"',
     ],
     summary="Post a status update",
@@ -59,6 +64,8 @@ async def update(req: Request, args: UpdateArgs) -> Reply:
             f"`{args.status}` is not a status. Use one of: {', '.join(s.name for s in policy.statuses)}."
         )
     inc = await incident_for(req, args.incident_id)
+    if args.public:
+        await mark_public(req.ctx, inc.id)
     out = await flow.update_status(req.ctx, inc.id, req.user_id, args.status, args.message)
     number = out.update.number if out.update else len(out.incident.updates)
     return with_problems(

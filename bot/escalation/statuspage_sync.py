@@ -10,6 +10,7 @@ to an older state.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -25,15 +26,14 @@ from integrations.statuspage import statuspage_status
 
 log = logging.getLogger(__name__)
 PUBLIC_FLAG = "--public"
+_FLAG = re.compile(r"(?<!\S)--public(?!\S)")
 
 
 def split_public_flag(text: str) -> tuple[str, bool]:
-    """``"DB failover done --public"`` → (``"DB failover done"``, True). The flag may stand anywhere."""
-    words = text.split()
-    if PUBLIC_FLAG not in words:
-        return text, False
-    kept = [w for w in words if w != PUBLIC_FLAG]
-    return " ".join(kept), True
+    """``"DB failover done --public"`` → (``"DB failover done"``, True); the flag may stand anywhere
+    as a word of its own, and the rest of the text keeps its spacing."""
+    kept, count = _FLAG.subn("", text)
+    return (kept.strip(), True) if count else (text, False)
 
 
 async def mark_public(ctx: AppContext, incident_id: str) -> None:

@@ -35,20 +35,16 @@ async def test_escalate_to_a_role_posts_invites_dms_and_records(sandbox, bot) ->
     room = inc.war_room.channel_id
 
     await sandbox.command("bob", "incidents", "/escalate", f'{inc_id} tech-lead "no progress after 30 min"')
-
-    def escalation_posts() -> list[dict[str, Any]]:
-        return [m for m in sandbox.messages(room) if "escalated to" in str(m.get("text", ""))]
-
-    posts = await eventually(lambda: _async(escalation_posts()))
+    # the DM to carol (the level-2 target) is the last Slack step of an escalation: wait for it
+    dm = await eventually(lambda: _async(sandbox.messages("dm-carol")))
+    assert len(dm) == 1 and "escalation_dm_ack" in str(dm[0]["blocks"])
+    posts = [m for m in sandbox.messages(room) if "escalated to" in str(m.get("text", ""))]
     assert len(posts) == 1
     assert "level 2" in posts[0]["text"] and "no progress after 30 min" in str(posts[0]["blocks"])
     # under the announcement too
-    thread = sandbox.replies(inc.announcement.channel, inc.announcement.ts)
-    assert any("escalated to" in str(m.get("text", "")) for m in thread[1:])
-    # carol (the level-2 target) is invited and DMed with an Acknowledge button
-    assert CAROL in sandbox.channel_by_name(room)["members"]
-    dm = sandbox.messages("dm-carol")
-    assert len(dm) == 1 and "escalation_dm_ack" in str(dm[0]["blocks"])
+    thread = sandbox.replies(inc.announcement.channel, inc.announcement.ts)[1:]
+    assert len([m for m in thread if "escalated to" in str(m.get("text", ""))]) == 1
+    assert CAROL in sandbox.channel_by_name(room)["members"]  # invited to the war room
     # timeline and counter
     stored = await bot.ctx.store.get(inc_id)
     assert stored.escalations == 1
@@ -75,7 +71,11 @@ async def test_escalate_by_number_reaches_rotation_and_group(sandbox, bot) -> No
     entry = await eventually(second)
     assert set(entry.data["users"]) == {CAROL, ALICE}  # the platform-leads group
     # the level's channel gets the post as well
-    assert any("escalated to level 3" in str(m.get("text", "")) for m in sandbox.messages("alerts"))
+    await eventually(
+        lambda: _async(
+            [m for m in sandbox.messages("alerts") if "escalated to level 3" in str(m.get("text", ""))]
+        )
+    )
     assert (await bot.ctx.store.get(inc.id)).escalations == 2
 
 
@@ -183,3 +183,16 @@ async def _resolved(bot: Any, inc_id: str) -> Any:
 async def _acked(bot: Any, inc_id: str) -> Any:
     inc = await bot.ctx.store.get(inc_id)
     return inc if inc.acknowledged_by else None
+
+
+async def test_public_update_without_a_status_page_configured_is_reported(sandbox, bot) -> None:
+    assert bot.ctx.extras["escalation"].statuspage is None  # no STATUSPAGE_* in this environment
+    inc_id = await declare(sandbox, bot, severity="high")
+    inc = await eventually(lambda: _with_war_room(bot, inc_id))
+    await sandbox.command("alice", "incidents", "/status", f"update {inc_id} identified Found it --public")
+    room = inc.war_room.channel_id
+    found = await eventually(
+        lambda: _async([m for m in sandbox.messages(room) if "STATUSPAGE_API_KEY" in str(m.get("text", ""))])
+    )
+    assert "not set" in found[0]["text"]
+    assert (await bot.ctx.store.get(inc_id)).updates[0].message == "Found it"

@@ -63,8 +63,13 @@ async def test_timers_fire_in_order_and_reach_their_targets(sandbox, bot) -> Non
     inc = await bot.ctx.store.get(inc_id)
     assert inc.escalations == 3
     room = inc.war_room.channel_id
-    posts = [m for m in sandbox.messages(room) if "escalated to" in str(m.get("text", ""))]
-    assert len(posts) == 3 and all("automatically" in str(m["blocks"]) for m in posts)
+
+    async def posts() -> list[Any] | None:
+        found = [m for m in sandbox.messages(room) if "escalated to" in str(m.get("text", ""))]
+        return found if len(found) >= 3 else None
+
+    found = await eventually(posts)
+    assert len(found) == 3 and all("automatically" in str(m["blocks"]) for m in found)
     states = await runtime(bot.ctx).store.timers(inc_id)
     assert states == {
         "1:unacked-secondary": "fired",
