@@ -118,3 +118,15 @@ def test_dump_round_trips() -> None:
     pol = parse("")
     again = EscalationPolicy.model_validate(pol.model_dump(mode="json"))
     assert again == pol
+
+
+def test_the_example_policy_escalation_section_is_valid() -> None:
+    from pathlib import Path
+
+    from bot.policy import load_policy
+
+    example = Path(__file__).resolve().parents[2] / "config" / "policy.example.yml"
+    esc = load_policy(str(example)).escalation
+    assert [lv.level for lv in esc.levels] == [1, 2, 3, 4, 5]
+    assert esc.rotation("primary") is not None and esc.rotation("primary").overrides
+    assert esc.unknown_severities({"critical", "high", "medium", "low"}) == []
