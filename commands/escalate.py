@@ -38,19 +38,30 @@ class EscalateArgs(BaseModel):
     incident_id: str | None = None
     target: str | None = None
     reason: str = Field(default="", max_length=MAX_TEXT)
+    # "/escalate 2 db is down" in a war room: 2 may be the level rather than incident #2
+    bare_number: bool = False
 
 
 def parse_escalate(text: str) -> EscalateArgs:
     words = text.strip().split(maxsplit=1)
     incident_id = None
+    bare = bool(words) and words[0].isdigit()
     if words and looks_like_incident(words[0]):
         incident_id = normalise_id(words[0])
         words = words[1].split(maxsplit=1) if len(words) > 1 else []
-    elif words:
-        words = text.strip().split(maxsplit=1)
     target = words[0] if words else None
     reason = unquote(words[1]) if len(words) > 1 else ""
-    return EscalateArgs(incident_id=incident_id, target=target, reason=reason[:MAX_TEXT])
+    return EscalateArgs(incident_id=incident_id, target=target, reason=reason[:MAX_TEXT], bare_number=bare)
+
+
+def as_level_in_war_room(text: str) -> EscalateArgs:
+    """The other reading of a leading bare number: the level, with the incident from the channel."""
+    words = text.strip().split(maxsplit=1)
+    if words and words[0].lower() == "to":  # typed as "/escalate to 2 ..."
+        words = words[1].split(maxsplit=1) if len(words) > 1 else []
+    if not words:
+        return EscalateArgs()
+    return EscalateArgs(target=words[0], reason=unquote(words[1])[:MAX_TEXT] if len(words) > 1 else "")
 
 
 def levels_problem(req: Request, problem: str) -> UsageError:
@@ -71,6 +82,10 @@ async def to(req: Request, args: EscalateArgs) -> Reply:
             raise levels_problem(req, "Say which incident and whom to escalate to.")
         raise levels_problem(req, f"Say whom to escalate {args.incident_id} to.")
     selection = select(esc, args.target)
+    if selection is None and args.bare_number:
+        alternative = as_level_in_war_room(req.text)
+        if alternative.target and await req.ctx.store.incident_for_channel(req.channel_id):
+            args, selection = alternative, select(esc, alternative.target)
     if selection is None:
         raise levels_problem(req, f"`{args.target}` is not a level or role in the policy.")
     inc = await incident_for(req, args.incident_id)

@@ -196,3 +196,19 @@ async def test_public_update_without_a_status_page_configured_is_reported(sandbo
     )
     assert "not set" in found[0]["text"]
     assert (await bot.ctx.store.get(inc_id)).updates[0].message == "Found it"
+
+
+async def test_in_a_war_room_the_incident_may_be_left_out(sandbox, bot) -> None:
+    inc_id = await declare(sandbox, bot)
+    inc = await eventually(lambda: _with_war_room(bot, inc_id))
+    room = inc.war_room.name
+    await sandbox.command("alice", room, "/escalate", "2 the database is down")
+    entry = await eventually(lambda: _escalation_entry(bot, inc_id))
+    assert entry.data["level"] == 2 and entry.text == "Escalated to level 2 (Team lead): the database is down"
+    await sandbox.command("alice", room, "/escalate", "manager")
+
+    async def second() -> Any:
+        entries = [e for e in await bot.ctx.store.timeline(inc_id) if e.kind == "escalated"]
+        return entries[1] if len(entries) > 1 else None
+
+    assert (await eventually(second)).data["level"] == 3
