@@ -88,7 +88,7 @@ class OutboxConfig:
     max_merge_ops: int = 200
     # After an uncertain outcome, wait this long before looking the message up (a slow request may
     # still land in the meantime).
-    uncertain_grace_seconds: float = 6.0
+    uncertain_grace_seconds: float = 10.0
     max_backoff_seconds: float = 60.0
     thread_ttl_seconds: int = 30 * 86400
     call_timeout_seconds: float = 10.0
@@ -132,7 +132,8 @@ if ARGV[2] == 'root' or ARGV[2] == 'update' then
   local cur = tonumber(redis.call('HGET', KEYS[1], 'rendered') or '0')
   if tonumber(ARGV[5]) > cur then redis.call('HSET', KEYS[1], 'rendered', ARGV[5]) end
 end
-redis.call('HDEL', KEYS[1], 'inflight', 'inflight_kind', 'inflight_n', 'inflight_since', 'inflight_ver', 'fails')
+redis.call('HDEL', KEYS[1], 'inflight', 'inflight_kind', 'inflight_n', 'inflight_since', 'inflight_ver',
+           'fails')
 return 1
 """
 
@@ -490,7 +491,12 @@ class Outbox:
         return _Defer(backoff * (0.5 + random.random() / 2), exc.error)
 
     async def _note_failure(self, tid: str) -> None:
-        await self.redis.hincrby(self._tk(tid, "meta"), "fails", 1)
+        """Count the failure and remember when it happened: an uncertain post is looked up only a
+        grace period after the failure (a slow request may still land in Slack meanwhile)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(self._tk(tid, "meta"), "fails", 1)
+            pipe.hset(self._tk(tid, "meta"), "failed_at", f"{time.time():.3f}")
+            await pipe.execute()
 
     async def _mark(self, tid: str, marker: str, kind: str, n: int, ver: int) -> None:
         ok = await self._mark_script(
@@ -526,6 +532,12 @@ class Outbox:
             if exc.error != "ratelimited":
                 await self._note_failure(tid)
             raise self._defer_for(exc, meta) from exc
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # whatever else went wrong, the outcome is unknown: look it up later
+            log.warning("outbox: %s for %s failed unexpectedly: %r", method, tid, exc)
+            await self._note_failure(tid)
+            raise self._defer_for(SlackCallError(method, type(exc).__name__), meta) from exc
 
     async def _join(self, channel: str) -> None:
         try:
@@ -649,7 +661,8 @@ class Outbox:
     async def _resolve_uncertain(self, tid: str, meta: dict[str, str], channel: str) -> bool:
         """The last post's outcome is unknown: find it in Slack, or post again if it is not there."""
         since = float(meta.get("inflight_since", "0"))
-        wait = since + self.config.uncertain_grace_seconds - time.time()
+        failed_at = max(since, float(meta.get("failed_at", "0")))
+        wait = failed_at + self.config.uncertain_grace_seconds - time.time()
         if wait > 0:
             raise _Defer(wait, "waiting before looking up an uncertain post")
         marker = meta["inflight"]

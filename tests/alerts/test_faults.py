@@ -48,7 +48,7 @@ async def test_faults_exactly_once_in_order(sandbox: Any, redis_prefix: str) -> 
         for wave in range(3):
             for g in range(GROUPS):
                 await p.redis.xadd(p.worker.k.stream, {"body": json.dumps(_note(g, wave))})
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(3.0)  # spread out: more separate posts, more faults on them
 
         async def done() -> bool:
             return (await p.outbox.stats())["threads_pending"] == 0 and await p.redis.xlen(
@@ -85,8 +85,19 @@ async def test_faults_exactly_once_in_order(sandbox: Any, redis_prefix: str) -> 
         ids = [marker(r).split("|")[2].split(":")[0] for r in t.replies if marker(r)]
         keys = [tuple(int(x) for x in i.split("-")) for i in ids if i[0].isdigit()]
         assert keys == sorted(keys)
+    from prometheus_client import REGISTRY
+
+    uncertain = {
+        f"{kind}:{outcome}": REGISTRY.get_sample_value(
+            "chatops_outbox_ops_total", {"kind": kind, "outcome": outcome}
+        )
+        for kind in ("root", "reply")
+        for outcome in ("found_after_uncertain", "not_found_reposting")
+    }
     print(
-        f"\nfaults injected: {faults}; {len(threads)} threads, {sum(len(t.replies) for t in threads)} replies"
+        f"\nfaults injected: {faults}; {len(threads)} threads, "
+        f"{sum(len(t.replies) for t in threads)} replies; "
+        f"uncertain posts settled by looking them up: {uncertain}"
     )
 
 

@@ -16,7 +16,7 @@ from bot.alerts.config import AlertsPolicy
 from bot.alerts.intake import ROUTE, make_handler
 from bot.alerts.models import WebhookPayload
 from tests.alerts.payloads import host_alerts, payload
-from tests.conftest import REDIS_URL, free_port
+from tests.conftest import free_port
 
 GOOD = payload({"alertname": "HighLatency"}, host_alerts("HighLatency", range(3)))
 

@@ -160,7 +160,7 @@ def test_root_view_has_what_matters_and_escapes_labels() -> None:
     assert "&lt;!channel&gt;" in text
     assert "checkout is slow" in text and "critical" in text and "12 firing" in text and "service" in text
     assert "and 2 more" in text
-    actions = [b for b in blocks if isinstance(b, ActionsBlock)][0]
+    actions = next(b for b in blocks if isinstance(b, ActionsBlock))
     assert [e.action_id for e in actions.elements] == [
         views.ACK_ACTION,
         views.DECLARE_ACTION,
@@ -175,7 +175,7 @@ def test_root_view_runbook_url_annotation_wins() -> None:
         {"alertname": "Disk"}, host_alerts("Disk", range(1)), annotations={"runbook_url": "https://rb/disk"}
     )
     state, _ = fold(None, data, "1-0")
-    buttons = [b for b in views.group_blocks(state, policy) if isinstance(b, ActionsBlock)][0].elements
+    buttons = next(b for b in views.group_blocks(state, policy) if isinstance(b, ActionsBlock)).elements
     assert buttons[-1].url == "https://rb/disk"
 
 

@@ -65,7 +65,8 @@ async def test_storm_loses_nothing_within_rate_limits(bot: Any, sandbox: Any) ->
     ratelimited = stats["totals"].get("ratelimited", 0)
     print(
         f"\nstorm: 10,000 alerts / 500 groups / 1,500 notifications in {elapsed:.0f}s end to end; "
-        f"Slack calls {stats['calls']} (chat.postMessage ok={posts.get('ok', 0)}, chat.update ok={updates.get('ok', 0)}, "
+        f"Slack calls {stats['calls']} (chat.postMessage ok={posts.get('ok', 0)}, "
+        f"chat.update ok={updates.get('ok', 0)}, "
         f"429 answered={ratelimited}); {len(threads)} top-level messages, "
         f"{sum(len(t.replies) for t in threads)} replies; by method {stats['methods']}"
     )
