@@ -240,7 +240,8 @@ def storm_blocks(groups: Sequence[GroupState], *, max_sections: int = 40) -> lis
         SectionBlock(
             text=MarkdownTextObject(
                 text=(
-                    f":rotating_light: {open_groups} groups firing · {firing} alerts firing · {resolved} resolved.\n"
+                    f":rotating_light: {open_groups} groups firing · {firing} alerts firing · "
+                    f"{resolved} resolved.\n"
                     "Too many new alert groups at once for a thread each: they are listed here and "
                     "every change is posted in this thread."
                 )
