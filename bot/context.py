@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.store import IncidentStore
@@ -52,6 +56,10 @@ def build_context(
             health_check_interval=30,
             socket_timeout=5,
             socket_connect_timeout=3,
+            # transient connection errors (failover, restart) are retried with backoff; past that
+            # the caller gets ConnectionError and the user is told the state store is down
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 4),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
     keys = Keys(settings.redis_prefix)
     gateway = SlackGateway(slack_client(settings), redis, keys, gateway_config)

@@ -207,9 +207,8 @@ class SlackGateway:
             return dict(response.data) if isinstance(response.data, dict) else {"ok": True}
         except SlackApiError as exc:
             status = exc.response.status_code
-            error = (
-                str(exc.response.get("error", f"http_{status}")) if exc.response.data else f"http_{status}"
-            )
+            data = exc.response.data
+            error = str(data.get("error", f"http_{status}")) if isinstance(data, dict) else f"http_{status}"
             if status == 429:
                 SLACK_RATELIMITED.labels(method).inc()
                 SLACK_CALLS.labels(method, "ratelimited").inc()
@@ -222,7 +221,7 @@ class SlackGateway:
                 raise _Retryable(method, f"http_{status}") from exc
             if error in FATAL_ERRORS or status < 500:
                 SLACK_CALLS.labels(method, "error").inc()
-                raise SlackCallError(method, error, dict(exc.response.data or {})) from exc
+                raise SlackCallError(method, error, data if isinstance(data, dict) else {}) from exc
             raise  # pragma: no cover
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             SLACK_CALLS.labels(method, "connection_error").inc()

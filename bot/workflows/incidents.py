@@ -210,7 +210,19 @@ async def invite(ctx: AppContext, channel: str, users: list[str], out: Outcome) 
 
 
 async def refresh(ctx: AppContext, inc: Incident, out: Outcome, *, topic: bool = False) -> None:
-    """Re-render the headline posts from state (chat.update) and, when asked, the war-room topic."""
+    """Re-render the headline posts from state (chat.update) and, when asked, the war-room topic.
+
+    Renders run one at a time per incident (a Redis lock shared by replicas) and each renders the
+    latest stored state, so a slow older render can never overwrite a newer one."""
+    lock = ctx.redis.lock(
+        ctx.keys.custom(f"{{inc:{inc.id}}}", "render-lock"), timeout=60, blocking_timeout=60
+    )
+    async with lock:
+        latest = await ctx.store.find(inc.id)
+        await _render(ctx, latest or inc, out, topic=topic)
+
+
+async def _render(ctx: AppContext, inc: Incident, out: Outcome, *, topic: bool) -> None:
     blocks = to_dicts(views.announcement(ctx.policy, inc))
     text = views.announcement_text(ctx.policy, inc)
     for ref in (inc.announcement, inc.war_room_message):
