@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.context import AppContext, slack_client
 from bot.dispatch import run_action, run_command, run_view
 from bot.gateway import SlackCallError
+from bot.logs import add_secrets
 from commands.base import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,6 @@ def build_bolt(ctx: AppContext) -> AsyncApp:
         client=slack_client(settings),
         signing_secret=settings.slack_signing_secret.get_secret_value() or None,
         request_verification_enabled=bool(settings.slack_signing_secret.get_secret_value()),
-        token_verification_enabled=False,
         raise_error_for_unhandled_request=False,
     )
 
@@ -81,12 +81,57 @@ def build_bolt(ctx: AppContext) -> AsyncApp:
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error("unhandled error in a Slack listener: %r", error, exc_info=error)
 
+    bolt.middleware(_dedupe_events(ctx))
     return bolt
+
+
+class InsecureConfig(SystemExit):
+    """Refusing to serve Slack over HTTP without request verification."""
+
+
+def require_request_verification(settings: Any) -> bool:
+    """Whether /slack/events is served; raises ``InsecureConfig`` for unsigned HTTP mode.
+
+    HTTP mode needs SLACK_SIGNING_SECRET (Slack's v0 signatures are checked on every request).
+    CHATOPS_INSECURE_NO_SIGNATURE=1 serves unsigned requests, for a local sandbox only. With only
+    SLACK_APP_TOKEN (Socket Mode) Slack does not call us over HTTP: /slack/events is not served.
+    """
+    if settings.slack_signing_secret.get_secret_value():
+        return True
+    if settings.insecure_no_signature:
+        log.warning("serving /slack/events WITHOUT signature checks (CHATOPS_INSECURE_NO_SIGNATURE)")
+        return True
+    if settings.slack_app_token.get_secret_value():
+        log.info("no SLACK_SIGNING_SECRET: Socket Mode only, /slack/events is not served")
+        return False
+    raise InsecureConfig(
+        "SLACK_SIGNING_SECRET is not set: refusing to accept unsigned Slack requests over HTTP. "
+        "Set it (or a secret file in CHATOPS_SECRETS_DIR); for a local sandbox only, "
+        "CHATOPS_INSECURE_NO_SIGNATURE=1 turns the check off."
+    )
+
+
+def _dedupe_events(ctx: AppContext) -> Any:
+    """Slack retries an event it saw no 200 for, with the same event_id: run it once."""
+    from slack_bolt.response import BoltResponse
+
+    from bot import idempotency
+
+    async def middleware(body: dict[str, Any], next: Any) -> Any:
+        if body.get("type") == "event_callback":
+            if not await idempotency.claim(ctx, idempotency.event_claim(body)):
+                return BoltResponse(status=200, body="")
+        return await next()
+
+    return middleware
 
 
 async def _slack_events(request: web.Request) -> web.Response:
     bolt = request.app[BOLT_KEY]
-    bolt_req = await to_bolt_request(request)
+    try:
+        bolt_req = await to_bolt_request(request)
+    except UnicodeDecodeError:
+        return web.json_response({"error": "the request body is not UTF-8"}, status=400)
     bolt_resp = await bolt.async_dispatch(bolt_req)
     return await to_aiohttp_response(bolt_resp)
 
@@ -122,10 +167,13 @@ async def _learn_identity(ctx: AppContext) -> None:
 
 
 def build_web_app(ctx: AppContext, *, client_max_size: int = 1024 * 1024) -> web.Application:
+    serve_slack = require_request_verification(ctx.settings)
+    add_secrets(*ctx.settings.secret_values())
     app = web.Application(client_max_size=client_max_size)
     app[CTX_KEY] = ctx
     app[BOLT_KEY] = build_bolt(ctx)
-    app.router.add_post("/slack/events", _slack_events)
+    if serve_slack:
+        app.router.add_post("/slack/events", _slack_events)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)

@@ -15,6 +15,7 @@ from typing import Any
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot import audit, idempotency
 from bot.actions import ACTIONS, VIEWS, Click
 from bot.context import AppContext
 from bot.core.state import Refused
@@ -22,7 +23,7 @@ from bot.core.store import NotFound
 from bot.gateway import SlackCallError
 from bot.metrics import ACTIONS as ACTION_METRIC
 from bot.metrics import COMMANDS
-from bot.permissions import require
+from bot.permissions import Denied, require
 from bot.views import incident as views
 from commands.base import REGISTRY, Reply, Request, SlashCommand, UsageError
 
@@ -46,6 +47,18 @@ async def _answer(ctx: AppContext, response_url: str | None, reply: Reply) -> No
         await ctx.gateway.respond(response_url, reply.payload())
     except SlackCallError as exc:
         log.error("answering the user failed: %s", exc)
+
+
+def outcome_of(exc: Exception) -> str:
+    if isinstance(exc, Denied):
+        return "denied"
+    return "refused" if isinstance(exc, Refused | NotFound) else "error"
+
+
+def _detail(exc: Exception) -> str:
+    if isinstance(exc, Denied):
+        return f"missing permission: {exc.permission}"
+    return str(exc)[:300]
 
 
 def failure_reply(exc: Exception, what: str) -> Reply:
@@ -93,6 +106,26 @@ async def run_command(ctx: AppContext, body: dict[str, Any], ack: Ack) -> None:
         await ack(**failure_reply(exc, f"parsing {name}").payload())
         COMMANDS.labels(name, "error").inc()
         return
+    claim = idempotency.command_claim(body)
+    try:
+        first = await idempotency.claim(ctx, claim)
+    except Exception as exc:  # Redis down: nothing was done, say so in the ack
+        await ack(**failure_reply(exc, f"{name} {sub.name}").payload())
+        COMMANDS.labels(name, "error").inc()
+        return
+    if not first:
+        await ack()
+        COMMANDS.labels(name, "duplicate").inc()
+        await audit.record(
+            ctx,
+            actor=body.get("user_id", ""),
+            action=f"{name} {sub.name}",
+            outcome="duplicate",
+            incident=audit.incident_of(getattr(args, "incident_id", None)),
+            channel=body.get("channel_id"),
+            detail="Slack retry or repeated request ignored",
+        )
+        return
     await ack()
     req = Request(
         ctx=ctx,
@@ -103,19 +136,26 @@ async def run_command(ctx: AppContext, body: dict[str, Any], ack: Ack) -> None:
         response_url=body.get("response_url"),
         trigger_id=body.get("trigger_id"),
     )
-    outcome = "ok"
+    outcome, detail = "ok", ""
     try:
         if sub.permission:
             await require(ctx, req.user_id, sub.permission)
         reply = await sub.handle(req, args)
     except UsageError as exc:
-        outcome, reply = "usage", usage_reply(cmd, sub.usage, exc.problem)
+        outcome, reply, detail = "usage", usage_reply(cmd, sub.usage, exc.problem), exc.problem or ""
     except Exception as exc:
-        outcome, reply = (
-            ("refused" if isinstance(exc, Refused) else "error"),
-            failure_reply(exc, f"{name} {sub.name}"),
-        )
+        outcome, reply, detail = outcome_of(exc), failure_reply(exc, f"{name} {sub.name}"), _detail(exc)
     COMMANDS.labels(name, outcome).inc()
+    await audit.record(
+        ctx,
+        actor=req.user_id,
+        action=f"{name} {sub.name}",
+        outcome=outcome,
+        incident=audit.incident_of(getattr(args, "incident_id", None)),
+        channel=req.channel_id,
+        detail=detail,
+        text=text[:500],
+    )
     if reply is not None:
         await _answer(ctx, req.response_url, reply)
 
@@ -136,6 +176,8 @@ async def run_action(ctx: AppContext, body: dict[str, Any], ack: Ack) -> None:
                 ),
             )
             continue
+        if not await _first_click(ctx, body, act):
+            continue
         selected = (act.get("selected_option") or {}).get("value")
         click = Click(
             ctx=ctx,
@@ -147,19 +189,59 @@ async def run_action(ctx: AppContext, body: dict[str, Any], ack: Ack) -> None:
             body=body,
             selected=selected,
         )
-        outcome = "ok"
+        outcome, detail = "ok", ""
         try:
             if handler.permission:
                 await require(ctx, click.user_id, handler.permission)
             reply = await handler.handle(click)
         except Exception as exc:
-            outcome, reply = (
-                ("refused" if isinstance(exc, Refused) else "error"),
-                failure_reply(exc, action_id),
-            )
+            outcome, reply, detail = outcome_of(exc), failure_reply(exc, action_id), _detail(exc)
         ACTION_METRIC.labels(action_id, outcome).inc()
+        await audit.record(
+            ctx,
+            actor=click.user_id,
+            action=f"button {action_id}",
+            outcome=outcome,
+            incident=audit.incident_of(click.value),
+            channel=click.channel_id,
+            detail=detail,
+            value=click.value[:200],
+        )
         if reply is not None:
             await _answer(ctx, body.get("response_url"), reply)
+
+
+ALREADY_DONE = ":ballot_box_with_check: You already clicked that a moment ago; it was done once."
+
+
+async def _first_click(ctx: AppContext, body: dict[str, Any], act: dict[str, Any]) -> bool:
+    """False for a Slack retry (ignored) or a double click (answered): the action is not run again."""
+    user = (body.get("user") or {}).get("id", "")
+    action_id = act.get("action_id", "")
+    try:
+        if not await idempotency.claim(ctx, idempotency.action_claim(body, act)):
+            ACTION_METRIC.labels(action_id, "duplicate").inc()
+            return False
+        if not await idempotency.claim(ctx, idempotency.click_claim(body, act)):
+            ACTION_METRIC.labels(action_id, "duplicate").inc()
+            await audit.record(
+                ctx,
+                actor=user,
+                action=f"button {action_id}",
+                outcome="duplicate",
+                incident=audit.incident_of(act.get("value")),
+                channel=(body.get("channel") or {}).get("id"),
+                detail="double click ignored",
+            )
+            await _answer(
+                ctx, body.get("response_url"), Reply(views.message(ALREADY_DONE), text="already done")
+            )
+            return False
+    except Exception as exc:  # Redis down: nothing was done
+        await _answer(ctx, body.get("response_url"), failure_reply(exc, action_id))
+        ACTION_METRIC.labels(action_id, "error").inc()
+        return False
+    return True
 
 
 async def run_view(ctx: AppContext, body: dict[str, Any], ack: Ack) -> None:
@@ -176,6 +258,18 @@ async def run_view(ctx: AppContext, body: dict[str, Any], ack: Ack) -> None:
         }
         for block_id, acts in ((view.get("state") or {}).get("values") or {}).items()
     }
+    try:
+        first = await idempotency.claim(ctx, idempotency.view_claim(body))
+    except Exception as exc:  # Redis down: nothing was done
+        first_block = next(iter(values), None)
+        reply = failure_reply(exc, callback)
+        await (
+            ack(response_action="errors", errors={first_block: reply.text[:150]}) if first_block else ack()
+        )
+        return
+    if not first:
+        await ack()
+        return
     try:
         errors = await handler(ctx, (body.get("user") or {}).get("id", ""), values, body)
     except Exception as exc:

@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 SECRET = re.compile(
     r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]+"
@@ -14,8 +15,29 @@ SECRET = re.compile(
 )
 
 
+# user:password in URLs (redis://:pw@host, https://user:pw@host)
+URL_CREDENTIALS = re.compile(r"(?<=://)([^/\s:@]*):([^/\s@]+)@")
+_KNOWN: set[str] = set()  # exact secret values this process holds (signing secrets have no prefix)
+
+
+def add_secrets(*values: str) -> None:
+    """Redact these exact values wherever they appear (call with the settings' secrets)."""
+    _KNOWN.update(v for v in values if v and len(v) >= 6)
+
+
 def redact(text: str) -> str:
+    for value in sorted(_KNOWN, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, "[redacted]")
+    text = URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}:[redacted]@", text)
     return SECRET.sub(lambda m: m.group(0)[:4] + "…[redacted]", text)
+
+
+class RedactingFormatter(logging.Formatter):
+    """The whole line redacted, tracebacks included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 class RedactingFilter(logging.Filter):
@@ -42,13 +64,13 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(data, default=str))
 
 
-def setup_logging(fmt: str = "console", level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def setup_logging(fmt: str = "console", level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(RedactingFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

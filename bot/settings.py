@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
+
+SECRETS_DIR_ENV = "CHATOPS_SECRETS_DIR"
+INSECURE_ENV = "CHATOPS_INSECURE_NO_SIGNATURE"
 
 
 class Settings(BaseSettings):
     """Everything the process reads from its environment.
 
-    Secrets may also come from files: pydantic-settings reads ``/run/secrets/<name>`` when
-    ``CHATOPS_SECRETS_DIR`` points there (Kubernetes secret volumes, Docker secrets).
+    Secrets may also come from files: when ``CHATOPS_SECRETS_DIR`` names a directory (a Kubernetes
+    secret volume, ``/run/secrets`` of Docker), a file named after a field (``slack_bot_token`` or
+    ``SLACK_BOT_TOKEN``) holds its value. The environment wins over a file.
     """
 
     model_config = SettingsConfigDict(
@@ -27,6 +38,27 @@ class Settings(BaseSettings):
     prometheus_url: str | None = None
     kubeconfig: str | None = None
     log_format: str = Field(default="console", validation_alias="CHATOPS_LOG_FORMAT")
+    # HTTP mode without a signing secret accepts unsigned requests: for a local sandbox only
+    insecure_no_signature: bool = Field(default=False, validation_alias=INSECURE_ENV)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        secrets_dir = os.environ.get(SECRETS_DIR_ENV)
+        if secrets_dir:
+            file_secret_settings = SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
+
+    def secret_values(self) -> list[str]:
+        """Every secret this process holds (for log redaction)."""
+        values = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
+        return [v.get_secret_value() for v in values if v.get_secret_value()]
 
     @property
     def api_base(self) -> str:
