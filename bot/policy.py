@@ -132,8 +132,7 @@ class RespondersPolicy(Section):
 
 
 DEFAULT_ANNOUNCEMENT = """\
-{{ severity.emoji }} *{{ incident.id }}: {{ incident.title }}*
-*Severity:* {{ severity.label }} · *Status:* {{ status.label }}{% if incident.service %} · *Service:* {{ incident.service }}{% endif %}
+{{ severity.emoji }} *Severity:* {{ severity.label }} · *Status:* {{ status.label }}{% if incident.service %} · *Service:* {{ incident.service }}{% endif %}
 *Reported by:* {{ incident.created_by | user }}{% if commander %} · *Commander:* {{ commander | user }}{% endif %}
 *Respond within:* {{ response_target }}{% if war_room %} · *War room:* {{ war_room | channel }}{% endif %}"""
 
