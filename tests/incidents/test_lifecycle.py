@@ -76,9 +76,12 @@ async def test_full_lifecycle_survives_a_restart(sandbox: Any, bot: Any) -> None
     await message_with(sandbox, room["name"], "resolved* after")
     final = _fresh(sandbox, "#incidents", announcement)
     assert "Resolved" in texts(final) and "incident_reopen" in buttons(final)
-    resolution = [
-        m for m in sandbox.replies("#incidents", announcement["ts"]) if "resolved* after" in texts(m)
-    ]
+
+    async def resolution_in_thread() -> list[dict[str, Any]]:
+        thread = sandbox.replies("#incidents", announcement["ts"])
+        return [m for m in thread if "resolved* after" in texts(m)]
+
+    resolution = await eventually(resolution_in_thread)
     assert len(resolution) == 1 and "Time to acknowledge" in texts(resolution[0])
 
 
