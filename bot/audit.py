@@ -170,7 +170,10 @@ async def read(
 
 def _event_hook(event: str) -> events.Hook:
     async def audit_event(ctx: AppContext, incident: Incident, **data: Any) -> None:
-        actor = data.pop("user", None) or data.pop("actor", None) or "bot"
+        actor = data.pop("user", None) or data.pop("actor", None)
+        if actor is None and event == events.DECLARED:
+            actor = incident.created_by
+        actor = actor or "bot"
         channel = incident.war_room.channel_id if incident.war_room else incident.origin_channel
         detail = f"{incident.id} is {incident.status}"
         clean = {k: (v.model_dump(mode="json") if hasattr(v, "model_dump") else v) for k, v in data.items()}
