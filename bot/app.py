@@ -77,6 +77,13 @@ def build_bolt(ctx: AppContext) -> AsyncApp:
     bolt.action(re.compile(".+"))(on_action)
     bolt.view(re.compile(".+"))(on_view)
 
+    async def on_message(ack: Any) -> None:
+        # channel messages are delivered because of the history scopes; nothing to do with them,
+        # but they must be acknowledged or Slack retries them
+        await ack()
+
+    bolt.event("message")(on_message)
+
     @bolt.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error("unhandled error in a Slack listener: %r", error, exc_info=error)

@@ -69,7 +69,7 @@ def failure_reply(exc: Exception, what: str) -> Reply:
             views.message(f":no_entry: {exc} — `/incident list` shows the open ones."), text=str(exc)
         )
     if isinstance(exc, RedisConnectionError | RedisTimeoutError):
-        log.error("redis unavailable during %s: %s", what, exc)
+        log.error("redis unavailable during %s: %s", what, exc, exc_info=exc)
         return Reply(views.message(STORE_DOWN), text="state store unavailable")
     if isinstance(exc, SlackCallError):
         log.error("slack refused during %s: %s", what, exc)

@@ -66,7 +66,11 @@ def test_note_needs_text() -> None:
 
 def test_status_update_forms() -> None:
     args = parse_update('INC-123 investigating "Checking database connectivity"')
-    assert (args.incident_id, args.status, args.message) == ("INC-123", "investigating", "Checking database connectivity")
+    assert (args.incident_id, args.status, args.message) == (
+        "INC-123",
+        "investigating",
+        "Checking database connectivity",
+    )
     in_room = parse_update("Identified Bad config push")
     assert (in_room.incident_id, in_room.status, in_room.message) == (None, "identified", "Bad config push")
     with pytest.raises(UsageError):

@@ -26,7 +26,9 @@ async def store(redis_prefix: str) -> IncidentStore:
 
 async def _new(store: IncidentStore, title: str = "API down") -> Incident:
     iid, n = await store.next_id()
-    inc = Incident(id=iid, number=n, title=title, severity="critical", status="investigating", created_by="U1")
+    inc = Incident(
+        id=iid, number=n, title=title, severity="critical", status="investigating", created_by="U1"
+    )
     return await store.create(inc, TimelineEntry(actor="U1", kind="created", text="declared"))
 
 
@@ -53,7 +55,11 @@ async def test_concurrent_acknowledge_gives_exactly_one(store: IncidentStore) ->
 
 async def test_status_transitions(store: IncidentStore) -> None:
     inc = await _new(store)
-    for status, msg in [("identified", "bad deploy"), ("monitoring", "rolled back"), ("investigating", "again")]:
+    for status, msg in [
+        ("identified", "bad deploy"),
+        ("monitoring", "rolled back"),
+        ("investigating", "again"),
+    ]:
         inc, _ = await store.apply(inc.id, state.update_status(POLICY, "U2", status, msg))
     assert [u.number for u in inc.updates] == [1, 2, 3]
     assert inc.status == "investigating" and inc.mitigated_at is not None
