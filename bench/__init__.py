@@ -1,0 +1,1 @@
+"""Benchmarks of the bot against the sandbox and a real Redis (`make bench`, `python -m bench`)."""
