@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from bot.core.store import normalise_id
 from bot.escalation.statuspage_sync import mark_public, split_public_flag
+from bot.permissions import require
 from bot.views import incident as views
 from bot.workflows import incidents as flow
 from commands.base import (
@@ -63,6 +64,9 @@ async def update(req: Request, args: UpdateArgs) -> Reply:
         raise UsageError(
             f"`{args.status}` is not a status. Use one of: {', '.join(s.name for s in policy.statuses)}."
         )
+    target = policy.status(args.status)
+    if target is not None and target.resolved:
+        await require(req.ctx, req.user_id, "resolve")  # resolving through /status needs that right
     inc = await incident_for(req, args.incident_id)
     if args.public:
         await mark_public(req.ctx, inc.id)

@@ -21,6 +21,12 @@ MAX_BLOCKS = 50
 MESSAGE_TEXT_MAX = 40_000
 
 
+def defang(text: str) -> str:
+    """Neutralise Slack broadcasts (<!channel>, <!here>, <!everyone>, <!subteam^…>) in text that
+    otherwise keeps its mrkdwn and user links (refusals and usage answers quote user input)."""
+    return text.replace("<!", "&lt;!")
+
+
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -19,7 +19,7 @@ from bot.core.models import Incident, StatusUpdate, TimelineEntry
 from bot.durations import format_duration
 from bot.policy import Policy
 from bot.templates import TemplateFailure, escape, render, slack_date, user_link
-from bot.views.common import clip, context, fields, header, limit_blocks, section, sections
+from bot.views.common import clip, context, defang, fields, header, limit_blocks, section, sections
 
 ACK = "incident_ack"
 RESOLVE = "incident_resolve"
@@ -212,14 +212,14 @@ def created_reply(inc: Incident, announcement_link: str | None) -> list[Block]:
 
 
 def message(text: str) -> list[Block]:
-    return [section(text)]
+    return [section(defang(text))]
 
 
 def usage(command: str, usage_lines: list[str], problem: str | None = None) -> list[Block]:
     body = "\n".join(f"`{u}`" for u in usage_lines)
     blocks: list[Block] = []
     if problem:
-        blocks.append(section(f":warning: {problem}"))
+        blocks.append(section(f":warning: {defang(problem)}"))
     blocks.append(section(f"*Usage of {command}*\n{body}"))
     return blocks
 
