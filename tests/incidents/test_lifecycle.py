@@ -160,3 +160,14 @@ async def _reply_for(engineer: Engineer) -> str:
         return seen[-1] if seen else None
 
     return str(await eventually(check))
+
+
+async def test_war_room_name_taken_gets_a_suffix(sandbox: Any, bot: Any) -> None:
+    creator = await bot.ctx.gateway.call("conversations.create", name="inc-1-disk-full")
+    assert creator["ok"]
+    alice = Engineer(sandbox, "alice")
+    await alice.types("#incidents", '/incident create critical "Disk full"')
+    room = await channel_named(sandbox, "inc-1-disk-full-2")
+    assert room["name"] == "inc-1-disk-full-2"
+    inc = await bot.ctx.store.get("INC-1")
+    assert inc.war_room is not None and inc.war_room.channel_id == room["id"]
