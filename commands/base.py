@@ -7,6 +7,7 @@ handler after, answer every failure in words.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -56,13 +57,30 @@ def user_id_of(word: str) -> str | None:
     return (m.group(1) or m.group(2)) if m else None
 
 
+def _usage_of(exc: ValidationError) -> UsageError:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return UsageError(f"{where}: {first['msg'].removeprefix('Value error, ')}")
+
+
 def validate(model: type[M], **data: Any) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from exc
+        raise _usage_of(exc) from exc
+
+
+def usage_errors(parse: Parser) -> Parser:
+    """Registered parsers answer bad text with a UsageError even when they build a model directly."""
+
+    @functools.wraps(parse)
+    def checked(text: str) -> BaseModel:
+        try:
+            return parse(text)
+        except ValidationError as exc:
+            raise _usage_of(exc) from exc
+
+    return checked
 
 
 @dataclass
@@ -125,7 +143,7 @@ class SlashCommand:
         aliases: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
-            sub = Subcommand(name, usage, summary, parse, fn, permission, aliases)
+            sub = Subcommand(name, usage, summary, usage_errors(parse), fn, permission, aliases)
             for word in (name, *aliases):
                 self.subcommands[word] = sub
             return fn

@@ -122,7 +122,7 @@ def announcement(policy: Policy, inc: Incident) -> list[Block]:
 
 def announcement_text(policy: Policy, inc: Incident) -> str:
     sev = policy.severity_by_name(inc.severity)
-    return clip(f"{sev.label} incident {inc.id}: {inc.title} ({inc.status})", 3000)
+    return clip(f"{sev.label} incident {inc.id}: {escape(inc.title)} ({inc.status})", 3000)
 
 
 def status_update(policy: Policy, inc: Incident, update: StatusUpdate) -> list[Block]:
@@ -133,7 +133,7 @@ def status_update(policy: Policy, inc: Incident, update: StatusUpdate) -> list[B
 
 
 def status_update_text(inc: Incident, update: StatusUpdate) -> str:
-    return clip(f"{inc.id} update #{update.number} ({update.status}): {update.message}", 3000)
+    return clip(f"{inc.id} update #{update.number} ({update.status}): {escape(update.message)}", 3000)
 
 
 def resolution(policy: Policy, inc: Incident) -> list[Block]:
