@@ -76,7 +76,10 @@ async def bench_ack(
             await floor.wait_http(f"http://127.0.0.1:{floor_port}/healthz")
             await sink.wait_http(f"http://127.0.0.1:{sink_port}/count")
 
-            targets = {"bot": bot.url + "/slack/events", "floor": f"http://127.0.0.1:{floor_port}/slack/events"}
+            targets = {
+                "bot": bot.url + "/slack/events",
+                "floor": f"http://127.0.0.1:{floor_port}/slack/events",
+            }
             common = ["--secret", harness.SIGNING_SECRET, "--response-url", f"http://127.0.0.1:{sink_port}/r"]
             pids = {"bot": bot.proc.pid, "floor": floor.pid}
             results: list[AckLevel] = []
@@ -111,8 +114,12 @@ async def bench_ack(
                 for name, target in (("bot", level.bot), ("floor", level.floor)):
                     for key in ("p50", "p95", "p99", "rps", "cpu_ms"):
                         target[key] = spread(run[key] for run in runs[name])
-                level.ratio_p99 = spread(b["p99"] / f["p99"] for b, f in zip(runs["bot"], runs["floor"], strict=True))
-                level.ratio_p50 = spread(b["p50"] / f["p50"] for b, f in zip(runs["bot"], runs["floor"], strict=True))
+                level.ratio_p99 = spread(
+                    b["p99"] / f["p99"] for b, f in zip(runs["bot"], runs["floor"], strict=True)
+                )
+                level.ratio_p50 = spread(
+                    b["p50"] / f["p50"] for b, f in zip(runs["bot"], runs["floor"], strict=True)
+                )
                 results.append(level)
             # every acknowledged command's reply reached its response_url
             sent = 0

@@ -20,7 +20,6 @@ from bot.alerts.worker import AlertKeys
 from bot.keys import Keys
 from tests.alerts.storm import GROUPS, notification
 
-
 VARIANTS = {
     "bot": ("bot.cli", "serve"),  # the production process: intake + worker + outbox on one loop
     "intake only": ("bench.intake_only",),  # the same app with the worker and outbox not started
@@ -62,7 +61,9 @@ async def stream_entries_added(prefix: str) -> int:
         await client.aclose()
 
 
-async def intake_once(module: tuple[str, ...], bodies: str, duration: float, warmup: float, concurrency: int) -> tuple[dict, int, float]:
+async def intake_once(
+    module: tuple[str, ...], bodies: str, duration: float, warmup: float, concurrency: int
+) -> tuple[dict, int, float]:
     async with harness.redis_prefix() as prefix:
         bot_port = harness.free_port()
         sandbox = await harness.start_sandbox(bot_port)

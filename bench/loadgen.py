@@ -47,12 +47,8 @@ def slash_body(n: int, response_url: str, command: str, text: str) -> bytes:
     ).encode()
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
+async def run(args: argparse.Namespace, bodies: list[bytes]) -> dict[str, Any]:
     signer = SignatureVerifier(args.secret or "unused")
-    bodies: list[bytes] = []
-    if args.mode == "alerts":
-        with open(args.bodies, "rb") as f:
-            bodies = [line.rstrip(b"\n") for line in f if line.strip()]
     counter = itertools.count()
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
@@ -130,7 +126,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode == "alerts" and not args.bodies:
         parser.error("alerts mode needs --bodies")
-    result = asyncio.run(run(args))
+    bodies: list[bytes] = []
+    if args.mode == "alerts":
+        with open(args.bodies, "rb") as f:
+            bodies = [line.rstrip(b"\n") for line in f if line.strip()]
+    result = asyncio.run(run(args, bodies))
     json.dump(result, sys.stdout)
 
 

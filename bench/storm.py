@@ -117,7 +117,9 @@ async def send_notifications(url: str, groups: int, concurrency: int = 16) -> in
             async with sem:
                 for _ in range(50):
                     try:
-                        async with http.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
+                        async with http.post(
+                            url, data=body, headers={"Content-Type": "application/json"}
+                        ) as r:
                             if r.status == 200:
                                 accepted += 1
                                 return
@@ -170,7 +172,9 @@ async def storm_once(groups: int = GROUPS, settle_timeout: float = 300.0) -> Sto
         try:
             bot = await harness.start_bot(sandbox, bot_port, prefix, POLICY)
             procs.append(bot.proc)
-            cid = (await harness.get_json(sandbox.url + "/sandbox/channel", channel="alerts"))["channel"]["id"]
+            cid = (await harness.get_json(sandbox.url + "/sandbox/channel", channel="alerts"))["channel"][
+                "id"
+            ]
             watch = ChannelWatch(sandbox.url + "/sandbox/events", cid)
             await watch.start()
             before = await sandbox.stats()

@@ -1,0 +1,292 @@
+"""bench/results.md from the scenarios' results: a summary table against the targets, one section per
+scenario, the profile, the machine and the date; then the written findings (bench/findings.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.ack import AckResult
+from bench.incident import IncidentResult
+from bench.intake import IntakeResult
+from bench.profile import Profile
+from bench.roundtrips import RoundTripResult
+from bench.storm import StormResult
+
+FINDINGS = Path(__file__).with_name("findings.md")
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows: list[tuple[str, str, str, str]] = []
+    ack: AckResult | None = results.get("ack")
+    if ack:
+        for level in ack.levels:
+            assert level.ratio_p99 is not None
+            rows.append(
+                (
+                    f"1. ack p99, {level.concurrency} concurrent user{'s' if level.concurrency > 1 else ''}",
+                    f"{level.bot['p99'].fmt(1, ' ms')} vs floor {level.floor['p99'].fmt(1, ' ms')}: "
+                    f"{level.ratio_p99.fmt(2, 'x')}",
+                    "≤ 1.5x floor, ≪ 3 s",
+                    _met(level.ratio_p99.median <= 1.5 and level.bot["p99"].median < 3000),
+                )
+            )
+    intake: IntakeResult | None = results.get("intake")
+    if intake:
+        for name, v in intake.variants.items():
+            durable = f"{v.durable}/{v.answered_200} durable"
+            rows.append(
+                (
+                    f"2. intake, {name}",
+                    f"{v.per_second.fmt(0, '/s')} ({durable})",
+                    "≥ 1,000/s, all durable",
+                    _met(v.per_second.median >= 1000 and v.durable == v.answered_200),
+                )
+            )
+    storm: StormResult | None = results.get("storm")
+    if storm:
+        ratio = storm.spread("call_ratio")
+        bound = storm.spread("bound_ratio")
+        rss = storm.spread("peak_rss_mb")
+        calls = storm.spread("slack_calls")
+        rows += [
+            (
+                "3. storm: fewer Slack calls than 1 post/alert",
+                f"{ratio.fmt(0, 'x')} ({calls.fmt(0)} calls for {storm.runs[0].alerts:,} alerts)",
+                "≥ 50x",
+                _met(ratio.median >= 50),
+            ),
+            (
+                "3. storm: final state vs lower bound",
+                f"{storm.spread('final_seconds').fmt(1, ' s')} vs {storm.spread('lower_bound').fmt(1, ' s')}: "
+                f"{bound.fmt(2, 'x')}",
+                "≤ 1.2x",
+                _met(bound.median <= 1.2),
+            ),
+            (
+                "3. storm: 429s seen / lost",
+                f"{sum(r.sandbox_429 for r in storm.runs)} seen, "
+                f"{sum(r.wrong for r in storm.runs)} alerts wrong, {sum(r.dead for r in storm.runs)} dead",
+                "all handled",
+                _met(all(r.wrong == 0 and r.dead == 0 for r in storm.runs)),
+            ),
+            ("3. storm: bot peak RSS", rss.fmt(0, " MB"), "< 200 MB", _met(rss.hi < 200)),
+        ]
+    inc: IncidentResult | None = results.get("incident")
+    if inc:
+        rows.append(
+            (
+                "4. /incident create → war room ready",
+                f"{inc.total_ms.fmt(1, ' ms')}: bot {inc.own_ms.fmt(1, ' ms')}, "
+                f"Slack API {inc.slack_ms.fmt(1, ' ms')}, pacing {inc.pacing_ms.fmt(0, ' ms')}",
+                "(reported)",
+                "–",
+            )
+        )
+    rt: RoundTripResult | None = results.get("roundtrips")
+    if rt:
+        create = next((c for label, c in rt.rows if label.startswith("/incident create")), None)
+        listing = next((c for label, c in rt.rows if label == "/incident list"), None)
+        intake = next((c for label, c in rt.rows if label.startswith("alert notification: intake")), None)
+        if create and listing and intake:
+            rows.append(
+                (
+                    "5. Redis round trips per command",
+                    f"create {create.round_trips}, list {listing.round_trips}, "
+                    f"alert intake {intake.round_trips} (table below)",
+                    "(counted)",
+                    "–",
+                )
+            )
+    return rows
+
+
+def render(results: dict[str, Any], machine: dict[str, str], seconds: float, quick: bool) -> str:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out: list[str] = ["# Benchmark results", ""]
+    out.append(
+        f"Run {now} by `python -m bench`{' --quick (tiny sizes: not representative)' if quick else ''} "
+        f"in {seconds / 60:.1f} min. Machine: {machine['nproc']} CPUs ({machine['cpu']}), "
+        f"{machine['memory']} RAM, Python {machine['python']}, Redis {machine['redis']}, {machine['os']}."
+    )
+    out += [
+        "",
+        "Figures are medians of repeated runs with (min–max). Slack is the sandbox with Slack's rate "
+        "limits on; Redis is the real server on 127.0.0.1:6379 under a unique key prefix, deleted after.",
+        "",
+        "| Scenario | Measured | Target | Met |",
+        "|---|---|---|---|",
+    ]
+    out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary_rows(results)]
+    out += ["", *ack_section(results.get("ack"))]
+    out += intake_section(results.get("intake"))
+    out += storm_section(results.get("storm"))
+    out += incident_section(results.get("incident"))
+    out += roundtrip_section(results.get("roundtrips"))
+    out += profile_section(results.get("profile"))
+    if FINDINGS.exists():
+        out += ["", FINDINGS.read_text().strip(), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def ack_section(ack: AckResult | None) -> list[str]:
+    if ack is None:
+        return []
+    out = [
+        "## 1. Slash-command acknowledgement latency",
+        "",
+        f"Separate processes: load generator (aiohttp, signed `{ack.command}`, closed loop, no think time), "
+        "the bot (`python -m bot.cli serve`), the floor (`python -m bench.floor`: a Bolt AsyncApp whose "
+        "listener only calls `ack()`, served through the same aiohttp adapter), the sandbox, a "
+        "response_url sink. Bot and floor runs alternate. CPU is the server process's CPU time per "
+        "acknowledged command.",
+        "",
+        "| users | app | p50 ms | p95 ms | p99 ms | commands/s | CPU ms/command | p99 ratio |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for level in ack.levels:
+        for name, data in (("bot", level.bot), ("floor", level.floor)):
+            ratio = level.ratio_p99.fmt(2, "x") if (name == "bot" and level.ratio_p99) else ""
+            out.append(
+                f"| {level.concurrency} | {name} | {data['p50'].fmt(1)} | {data['p95'].fmt(1)} | "
+                f"{data['p99'].fmt(1)} | {data['rps'].fmt(0)} | {data['cpu_ms'].fmt(2)} | {ratio} |"
+            )
+    out += [
+        "",
+        f"Every acknowledged command was also answered: {ack.responses_sent} of {ack.bot_acked} replies "
+        f"reached the response_url. Non-200 answers: {ack.non_200 or 'none'}.",
+        "",
+    ]
+    return out
+
+
+def intake_section(intake: IntakeResult | None) -> list[str]:
+    if intake is None:
+        return []
+    out = [
+        "## 2. Alert intake",
+        "",
+        f"{intake.concurrency} concurrent senders post the storm's notifications (mean {intake.body_bytes:,} "
+        "bytes, 10–20 alerts each) to one process; a fresh process and prefix per run. `bot` is the "
+        "production process (`python -m bot.cli serve`: the worker and the outbox consume the stream on "
+        "the same event loop while it is measured); `intake only` is the same app with the worker and "
+        "outbox not started (`python -m bench.intake_only`). Durable = the stream's `entries-added` "
+        "counter after the run, against every 200 the senders got (warm-up included).",
+        "",
+        "| process | notifications/s answered 200 | p99 ms | CPU ms/notification | 200s | in Redis |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, v in intake.variants.items():
+        out.append(
+            f"| {name} | {v.per_second.fmt(0)} | {v.p99_ms.fmt(1)} | {v.cpu_ms.fmt(2)} | "
+            f"{v.answered_200} | {v.durable} |"
+        )
+    out += ["", f"Non-200 answers: {intake.non_200 or 'none'}.", ""]
+    return out
+
+
+def storm_section(storm: StormResult | None) -> list[str]:
+    if storm is None or not storm.runs:
+        return []
+    r0 = storm.runs[0]
+    out = [
+        "## 3. Alert storm",
+        "",
+        f"{r0.alerts:,} alerts in {r0.alerts // 20} groups: {r0.notifications:,} notifications in three "
+        "waves (fire 10 per group, fire all 20, resolve), sent as fast as the intake answers, 16 groups "
+        "at a time, into #alerts (storm threshold 10 new groups/min). Fresh sandbox, bot and prefix "
+        "per run. *Final state* = the sandbox's last change to #alerts (its event stream) after the "
+        "outbox and the stream are empty; every alert's last shown state is then read back through the "
+        "Web API and checked. *Lower bound* = max(time to send, (posts − 5 burst) ÷ 1/s per channel, "
+        "(updates − 50 burst) ÷ 50/min for chat.update), with the posts and updates this run made.",
+        "",
+        "| run | send s | final s | bound s | ratio | Slack calls | posts | updates | 429s | peak RSS MB | wrong |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for i, r in enumerate(storm.runs, 1):
+        out.append(
+            f"| {i} | {r.send_seconds:.1f} | {r.final_seconds:.1f} | {r.lower_bound:.1f} | "
+            f"{r.bound_ratio:.2f} | {r.slack_calls} | {r.posts} | {r.updates} | {r.sandbox_429} | "
+            f"{r.peak_rss_mb:.0f} | {r.wrong} |"
+        )
+    out += [
+        "",
+        f"Calls by method (last run): {', '.join(f'{m} {sum(v.values())}' for m, v in r0.by_method.items())}. "
+        f"429s answered by the sandbox: {[r.sandbox_429 for r in storm.runs]}; seen by the bot's gateway: "
+        f"{[r.bot_429 for r in storm.runs]}; outbox deferrals after a 429: "
+        f"{[r.outbox_deferrals for r in storm.runs]}; dead letters: {[r.dead for r in storm.runs]}.",
+        "",
+    ]
+    return out
+
+
+def incident_section(inc: IncidentResult | None) -> list[str]:
+    if inc is None:
+        return []
+    calls = ", ".join(f"{m} {n:g}" for m, n in inc.by_method.items())
+    return [
+        "## 4. `/incident create` → war room ready",
+        "",
+        'Real processes. Alice types `/incident create critical "…"` in #incidents through the sandbox; '
+        "the clock stops when the bot's answer (sent after the announcement, war room, topic, purpose, "
+        "invitations, pinned post and bookmark) shows in her view (polled every 2 ms). The sandbox keeps "
+        "no per-call timings, so Slack's share is the bot's `chatops_slack_call_seconds` histogram sum "
+        "(time inside Web API calls, HTTP client included: an upper bound of the sandbox's share). One "
+        "warm-up create first, not counted; runs 3 s apart so the bot's pacing never waits.",
+        "",
+        "| total ms | bot's own ms | Slack API ms | pacing wait ms | ack ms (sandbox) | Slack calls |",
+        "|---|---|---|---|---|---|",
+        f"| {inc.total_ms.fmt(1)} | {inc.own_ms.fmt(1)} | {inc.slack_ms.fmt(1)} | {inc.pacing_ms.fmt(1)} | "
+        f"{inc.ack_ms.fmt(1)} | {inc.calls.fmt(0)} |",
+        "",
+        f"Calls per create: {calls}." + (f" Problems reported: {inc.problems}." if inc.problems else ""),
+        "",
+    ]
+
+
+def roundtrip_section(rt: RoundTripResult | None) -> list[str]:
+    if rt is None:
+        return []
+    out = [
+        "## 5. Redis round trips per command",
+        "",
+        "Counted (not timed) on the bot's own redis-py connections, in-process: a round trip is one "
+        "request written and answered (a pipeline or MULTI/EXEC block is one; EVALSHA runs its script "
+        "inside Redis). From the delivery of the command until 0.3 s after its answer, audit included. "
+        "The alert worker and outbox were stepped by hand; tasks that touch Redis while idle "
+        f"({', '.join(rt.ignored_tasks) or 'none'}: the escalation worker's polling) are left out.",
+        "",
+        "| command | round trips | Redis commands | most frequent |",
+        "|---|---|---|---|",
+    ]
+    out += [f"| {label} | {c.round_trips} | {c.total_commands} | {c.top()} |" for label, c in rt.rows]
+    return [*out, ""]
+
+
+def profile_section(profiles: dict[str, Profile] | None) -> list[str]:
+    if not profiles:
+        return []
+    out = ["## Profile", ""]
+    for kind, p in profiles.items():
+        what = "100 closed-loop `/incident list` users" if kind == "slash" else "32 Alertmanager senders"
+        out += [
+            f"py-spy (sampling the bot process from outside, 200 Hz, {p.samples} busy samples) under {what}. "
+            "Share of busy samples by the innermost recognisable frame:",
+            "",
+            "| area | % |",
+            "|---|---|",
+            *[f"| {a} | {pct:.1f} |" for a, pct in p.by_area if pct >= 0.5],
+            "",
+            "Hottest functions (self): "
+            + "; ".join(f"`{f}` {pct:.1f}%" for f, pct in p.self_time[:6])
+            + ". Inclusive: "
+            + "; ".join(f"`{f}` {pct:.1f}%" for f, pct in p.inclusive[:6])
+            + f". Full listing: `{p.path.name}` in artifacts/.",
+            "",
+        ]
+    return out
