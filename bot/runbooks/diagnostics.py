@@ -184,6 +184,8 @@ class DiagnosticsRunner:
         )
         if isinstance(ranged, Failure):
             result.lines.append(f"graph unavailable: {ranged.reason}")
+        elif isinstance(ranged, RangeResult) and not any(s.points for s in ranged.series):
+            result.lines.append("nothing to graph: no samples in the range")
         elif isinstance(ranged, RangeResult):
             result.graph_png = await asyncio.to_thread(render_range, ranged, title=diagnostic.name)
             result.graph_title = diagnostic.name

@@ -1,0 +1,191 @@
+"""/runbook: list runbooks, show one (optionally into an incident's war room), run its diagnostics,
+and the remediation buttons under diagnostics results."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from bot.actions import Click, action
+from bot.core.store import normalise_id
+from bot.runbooks import workflow
+from bot.runbooks.service import service_for
+from bot.views import runbook as views
+from bot.views.common import section
+from commands.base import Reply, Request, UsageError, looks_like_incident, slash_command, validate
+from commands.resolve import incident_for, with_problems
+from integrations.kubernetes import RemediationResult
+
+runbook = slash_command("/runbook", "Runbooks with runnable diagnostics", default="show")
+LABEL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]{0,62})=(\S{1,200})$")
+USAGE = [
+    "/runbook                      (list them)",
+    "/runbook <name> [INC] [label=value ...]",
+    "/runbook pod-crash-loop",
+    "/runbook KubePodCrashLooping INC-12",
+    "/runbook high-error-rate service=checkout namespace=shop",
+]
+
+
+class ShowArgs(BaseModel):
+    name: str | None = Field(default=None, max_length=200)
+    incident_id: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+def parse_show(text: str) -> ShowArgs:
+    words = text.split()
+    if not words:
+        return ShowArgs()
+    name, rest = words[0], words[1:]
+    incident_id, labels = None, {}
+    for word in rest:
+        label = LABEL.match(word)
+        if label:
+            labels[label.group(1)] = label.group(2)
+        elif looks_like_incident(word) and incident_id is None:
+            incident_id = normalise_id(word)
+        else:
+            raise UsageError(f"`{word}` is neither an incident ID (INC-12) nor a label (`service=checkout`).")
+    return validate(ShowArgs, name=name, incident_id=incident_id, labels=labels)
+
+
+class NoArgs(BaseModel):
+    pass
+
+
+def parse_list(text: str) -> NoArgs:
+    if text.strip():
+        raise UsageError("`/runbook list` takes no arguments.")
+    return NoArgs()
+
+
+@runbook.sub("list", aliases=("ls",), usage=["/runbook list"], summary="List runbooks", parse=parse_list)
+async def list_(req: Request, args: NoArgs) -> Reply:
+    library = service_for(req.ctx).library()
+    return Reply(views.runbook_list(library), text="Runbooks")
+
+
+@runbook.sub("help", aliases=("?",), usage=USAGE, summary="Runbook help", parse=parse_list)
+async def help_(req: Request, args: NoArgs) -> Reply:
+    from bot.views.incident import usage
+
+    return Reply(usage("/runbook", USAGE), text="Usage of /runbook")
+
+
+@runbook.sub("show", usage=USAGE, summary="Show a runbook", parse=parse_show)
+async def show(req: Request, args: ShowArgs) -> Reply | None:
+    library = service_for(req.ctx).library()
+    if args.name is None:
+        return Reply(views.runbook_list(library), text="Runbooks")
+    found = library.get(args.name)
+    if found is None:
+        return Reply(views.not_found(args.name, library.closest(args.name)), text="No such runbook")
+    channel, incident_id = req.channel_id, None
+    if args.incident_id:
+        inc = await incident_for(req, args.incident_id)
+        incident_id = inc.id
+        if inc.war_room is not None:
+            channel = inc.war_room.channel_id
+        elif inc.announcement is not None:
+            channel = inc.announcement.channel
+    else:
+        incident_id = await req.ctx.store.incident_for_channel(req.channel_id)
+    first_ts = await workflow.post_runbook(req.ctx, channel, found, incident_id, labels=args.labels)
+    await workflow.add_timeline(req.ctx, incident_id, req.user_id, "runbook", f"posted runbook {found.name}")
+    if channel != req.channel_id:
+        return Reply(
+            [
+                section(
+                    f":blue_book: Posted *{views.escape(found.title)}* into <#{channel}> for {incident_id}."
+                )
+            ],
+            text=f"Posted {found.title}",
+        )
+    return None if first_ts else Reply([section("The runbook could not be posted.")], text="not posted")
+
+
+def _decode(value: str) -> dict[str, Any]:
+    try:
+        data = json.loads(value)
+    except ValueError as exc:
+        raise UsageError("This button's data is damaged; post the runbook again.") from exc
+    if not isinstance(data, dict):
+        raise UsageError("This button's data is damaged; post the runbook again.")
+    return data
+
+
+@action(views.RUN)
+async def run_diagnostics(click: Click) -> Reply | None:
+    data = _decode(click.value)
+    library = service_for(click.ctx).library()
+    found = library.get(str(data.get("runbook", "")))
+    if found is None:
+        return Reply([section(f":mag: The runbook `{data.get('runbook')}` no longer exists.")], text="gone")
+    if not found.diagnostics:
+        return Reply([section(f"*{views.escape(found.title)}* has no diagnostics.")], text="no diagnostics")
+    if not click.channel_id or not click.message_ts:
+        return Reply([section("Run diagnostics from the runbook message in a channel.")], text="no channel")
+    labels = {str(k): str(v) for k, v in (data.get("labels") or {}).items()}
+    run = await workflow.run_diagnostics(
+        click.ctx,
+        found,
+        channel=click.channel_id,
+        thread_ts=click.message_ts,
+        actor=click.user_id,
+        incident_id=data.get("incident"),
+        labels=labels,
+    )
+    if run.problems:
+        return with_problems(
+            Reply([section("Diagnostics posted in the thread.")], text="diagnostics"), run.problems
+        )
+    return None
+
+
+class RemediationArgs(BaseModel):
+    a: str
+    c: str
+    n: str
+    d: str
+    i: str | None = None
+    r: int | None = None
+
+
+async def _remediate(click: Click) -> Reply:
+    try:
+        args = RemediationArgs.model_validate(_decode(click.value))
+    except ValidationError:
+        return Reply([section("This button's data is damaged; run the diagnostics again.")], text="damaged")
+    message = click.body.get("message") or {}
+    thread_ts = (
+        message.get("thread_ts") or (click.body.get("container") or {}).get("thread_ts") or click.message_ts
+    )
+    try:
+        result = await workflow.remediate(
+            click.ctx,
+            actor=click.user_id,
+            action=args.a,
+            cluster=args.c,
+            namespace=args.n,
+            deployment=args.d,
+            incident_id=args.i,
+            replicas=args.r,
+            channel=click.channel_id,
+            thread_ts=thread_ts,
+        )
+    except workflow.RemediationRefused as exc:
+        return Reply([section(f":no_entry: {exc}")], text="refused")
+    if isinstance(result, RemediationResult):
+        return Reply(
+            [section(f":white_check_mark: {result.action}: {views.escape(result.detail)}")], text="done"
+        )
+    return Reply([section(f":x: {views.escape(result.reason)}")], text="failed")
+
+
+for _name in ("rollout_restart", "rollout_undo"):
+    action(f"{views.REMEDIATE}_{_name}", permission="remediate")(_remediate)
+action(views.SCALE, permission="remediate")(_remediate)
