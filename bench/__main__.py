@@ -31,6 +31,7 @@ class Sizes:
     intake_seconds: float = 4.0
     storm_groups: int = 500
     storm_repeats: int = 3
+    storm_fault_429: float = 0.1  # one more run with this share of calls answered 429
     incident_repeats: int = 5
     incident_gap: float = 3.0
     profile_seconds: float = 8.0
@@ -67,7 +68,7 @@ async def run(only: tuple[str, ...], sizes: Sizes, log: Any = print) -> dict[str
         elif name == "intake":
             results[name] = await bench_intake(sizes.intake_repeats, sizes.intake_seconds)
         elif name == "storm":
-            results[name] = await bench_storm(sizes.storm_repeats, sizes.storm_groups)
+            results[name] = await bench_storm(sizes.storm_repeats, sizes.storm_groups, sizes.storm_fault_429)
         elif name == "incident":
             results[name] = await bench_incident(sizes.incident_repeats, sizes.incident_gap)
         elif name == "roundtrips":

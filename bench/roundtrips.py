@@ -106,7 +106,7 @@ class RedisCounter:
 @dataclass
 class RoundTripResult:
     rows: list[tuple[str, Count]]
-    ignored_tasks: list[str]
+    ignored_tasks: dict[str, str]  # task name → what it sent while idle
 
 
 async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
@@ -150,7 +150,8 @@ async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
             await asyncio.sleep(0.5)
             counter.reset()
             await asyncio.sleep(idle_seconds)
-            counter.ignored = {name for name, c in counter.by_task.items() if c.round_trips}
+            idle = {name: c for name, c in counter.by_task.items() if c.round_trips}
+            counter.ignored = set(idle)
             counter.reset()
 
             async def command(label: str, text: str, cmd: str = "/incident") -> None:
@@ -198,7 +199,9 @@ async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
             await runtime.outbox.drain(timeout=30)
             delivery, claim = counter.take_split("outbox:")
             rows.append(("alert notification: outbox delivery (reply + root update)", delivery))
-            return RoundTripResult(rows, sorted(counter.ignored))
+            return RoundTripResult(
+                rows, {name: f"{c.top(4)} in {idle_seconds:g} s idle" for name, c in idle.items()}
+            )
         finally:
             counter.uninstall()
             service.AlertsRuntime.start = original_start  # type: ignore[method-assign]

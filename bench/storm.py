@@ -50,6 +50,7 @@ class StormRun:
     dead: int
     peak_rss_mb: float
     wrong: int
+    fault_429_rate: float = 0.0
     by_method: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -63,7 +64,8 @@ class StormRun:
 
 @dataclass
 class StormResult:
-    runs: list[StormRun]
+    runs: list[StormRun]  # Slack's rate limits only
+    faulty: list[StormRun] = field(default_factory=list)  # plus injected 429s
 
     def spread(self, attr: str) -> Spread:
         return spread(getattr(r, attr) for r in self.runs)
@@ -162,7 +164,9 @@ def lower_bound(send_seconds: float, posts: int, updates: int) -> float:
     return max(send_seconds, post_time, update_time)
 
 
-async def storm_once(groups: int = GROUPS, settle_timeout: float = 300.0) -> StormRun:
+async def storm_once(
+    groups: int = GROUPS, fault_429_rate: float = 0.0, settle_timeout: float = 300.0
+) -> StormRun:
     async with harness.redis_prefix() as prefix:
         bot_port = harness.free_port()
         sandbox = await harness.start_sandbox(bot_port)
@@ -175,6 +179,11 @@ async def storm_once(groups: int = GROUPS, settle_timeout: float = 300.0) -> Sto
             cid = (await harness.get_json(sandbox.url + "/sandbox/channel", channel="alerts"))["channel"][
                 "id"
             ]
+            if fault_429_rate:
+                # on top of the real limits, a share of all calls answered 429 with Retry-After: 1
+                await harness.post_json(
+                    sandbox.url + "/sandbox/faults", {"fault_429_rate": fault_429_rate, "seed": 7}
+                )
             watch = ChannelWatch(sandbox.url + "/sandbox/events", cid)
             await watch.start()
             before = await sandbox.stats()
@@ -191,6 +200,7 @@ async def storm_once(groups: int = GROUPS, settle_timeout: float = 300.0) -> Sto
                 raise RuntimeError("the channel never changed")
             final_seconds = watch.last_change - t0
             stats = await sandbox.stats()
+            await harness.post_json(sandbox.url + "/sandbox/faults", {"fault_429_rate": 0.0})
             metrics = await bot.metrics()
             peak = harness.peak_rss_mb(bot.proc.pid)
             dead = int(await redis.llen(Keys(prefix).custom("outbox", "dead")))
@@ -217,15 +227,19 @@ async def storm_once(groups: int = GROUPS, settle_timeout: float = 300.0) -> Sto
         posts=posts,
         updates=updates,
         lower_bound=lower_bound(send_seconds, posts, updates),
-        sandbox_429=int(stats["totals"].get("ratelimited", 0)),
+        sandbox_429=int(stats["totals"].get("ratelimited", 0)) + int(stats["totals"].get("fault_429", 0)),
         bot_429=int(harness.metric_sum(metrics, "chatops_slack_ratelimited_total")),
         outbox_deferrals=int(harness.metric_sum(metrics, "chatops_outbox_ratelimited_total")),
         dead=dead,
         peak_rss_mb=peak,
         wrong=wrong,
+        fault_429_rate=fault_429_rate,
         by_method=methods,
     )
 
 
-async def bench_storm(repeats: int = 3, groups: int = GROUPS) -> StormResult:
-    return StormResult([await storm_once(groups) for _ in range(repeats)])
+async def bench_storm(repeats: int = 3, groups: int = GROUPS, fault_429_rate: float = 0.1) -> StormResult:
+    """``repeats`` runs under Slack's limits, then one more with injected 429s (if the rate is > 0)."""
+    runs = [await storm_once(groups) for _ in range(repeats)]
+    faulty = [await storm_once(groups, fault_429_rate)] if fault_429_rate else []
+    return StormResult(runs, faulty)
