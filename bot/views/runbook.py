@@ -259,7 +259,7 @@ def remediation_actions(target: RemediationTarget, actions: Sequence[str], max_r
                     placeholder=PlainTextObject(text=ACTION_LABELS["scale"]),
                     options=[
                         Option(
-                            text=PlainTextObject(text=f"{n} replicas"),
+                            text=PlainTextObject(text=f"{n} replica{'' if n == 1 else 's'}"),
                             value=remediation_value(target, "scale", n),
                         )
                         for n in choices
