@@ -11,6 +11,7 @@ from bot.core.models import Incident, TimelineEntry
 from bot.core.state import Change, Refused
 from bot.directory import channel_id, resolve_principals
 from bot.escalation import paging, timers
+from bot.escalation.metrics import ESCALATIONS
 from bot.escalation.runtime import escalation_policy
 from bot.escalation.targets import Selection, reach
 from bot.gateway import SlackCallError
@@ -67,6 +68,7 @@ async def escalate(
     inc, _ = await ctx.store.apply(incident_id, record_escalation(selection.label, actor, reason, data))
     out = flow.Outcome(inc)
     out.problems += problems
+    ESCALATIONS.labels(str(selection.level or "role"), "timer" if automatic else "manual").inc()
 
     blocks = views.escalation_post(
         inc,

@@ -14,6 +14,7 @@ from bot.context import AppContext
 from bot.core.models import Incident, TimelineEntry
 from bot.core.state import record
 from bot.escalation.config import PagerRoute
+from bot.escalation.metrics import PAGES
 from bot.escalation.runtime import escalation_policy, pager_key, runtime
 from bot.gateway import SlackCallError
 from bot.views import escalate as views
@@ -87,16 +88,38 @@ async def request(
     return []
 
 
-async def page_job(wctx: dict[str, Any], incident_id: str, action: str, key: str, label: str, reason: str,
-                   by: str, responders: list[str]) -> str:  # fmt: skip
-    ctx: AppContext = wctx["app"]
-    return await call(ctx, incident_id, action, key, label, reason, by, responders=responders)
+async def page_job(wctx: dict[str, Any], *args: Any) -> str:
+    """arq job: (incident_id, action, key, label, reason, by, responders)."""
+    incident_id, action, key, label, reason, by, responders = args
+    return await call(wctx["app"], incident_id, action, key, label, reason, by, responders=responders)
 
 
 async def call(
-    ctx: AppContext, incident_id: str, action: str, key: str, label: str, reason: str, by: str,
-    *, responders: list[str] | None = None,
-) -> str:  # fmt: skip
+    ctx: AppContext,
+    incident_id: str,
+    action: str,
+    key: str,
+    label: str,
+    reason: str,
+    by: str,
+    *,
+    responders: list[str] | None = None,
+) -> str:
+    outcome = await _call(ctx, incident_id, action, key, label, reason, by, responders or [])
+    PAGES.labels(key.split(":", 1)[0], action, outcome).inc()
+    return outcome
+
+
+async def _call(
+    ctx: AppContext,
+    incident_id: str,
+    action: str,
+    key: str,
+    label: str,
+    reason: str,
+    by: str,
+    responders: list[str],
+) -> str:
     inc = await ctx.store.find(incident_id)
     if inc is None:
         log.warning("pager %s %s for %s: the incident is gone", key, action, incident_id)

@@ -58,14 +58,26 @@ async def start(ctx: AppContext) -> tuple[Worker, asyncio.Task[None]]:
     return worker, task
 
 
-async def stop(ctx: AppContext, worker: Worker, task: asyncio.Task[None]) -> None:
-    try:
-        await worker.close()
-    except Exception:
-        log.exception("closing the escalation worker failed")
+async def stop(ctx: AppContext, worker: Worker, task: asyncio.Task[None], grace: float = 10.0) -> None:
+    """Stop taking jobs, give running ones ``grace`` seconds, then stop the worker and close clients.
+    A job cut short is run again by arq later; its own state check makes the rerun safe."""
+    worker.allow_pick_jobs = False
+    running = [t for t in worker.tasks.values() if not t.done()]
+    if running:
+        await asyncio.wait(running, timeout=grace)
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    late = [t for t in worker.tasks.values() if not t.done()]
+    for t in late:
+        t.cancel()
+    if late:
+        log.warning("escalation worker stopped with %d job(s) unfinished; arq will run them again", len(late))
+        await asyncio.gather(*late, return_exceptions=True)
+    try:
+        await worker.pool.aclose()
+    except Exception:
+        log.exception("closing the escalation worker's Redis pool failed")
     rt = ctx.extras.pop(EXTRAS_KEY, None)
     if rt is not None:
         await rt.close()

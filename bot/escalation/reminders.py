@@ -17,6 +17,7 @@ from bot.context import AppContext
 from bot.core.models import Incident, TimelineEntry
 from bot.core.state import record
 from bot.durations import format_duration
+from bot.escalation.metrics import REMINDERS
 from bot.escalation.runtime import escalation_policy, runtime
 from bot.gateway import SlackCallError
 from bot.templates import TemplateFailure, render
@@ -132,4 +133,6 @@ def prefill(ctx: AppContext, inc: Incident) -> str:
 
 
 async def reminder_job(wctx: dict[str, Any], incident_id: str, token: str) -> str:
-    return await fire(wctx["app"], incident_id, token)
+    outcome = await fire(wctx["app"], incident_id, token)
+    REMINDERS.labels(outcome).inc()
+    return outcome

@@ -19,6 +19,7 @@ from arq.worker import Retry
 from bot.context import AppContext
 from bot.core.models import Incident, TimelineEntry
 from bot.core.state import record
+from bot.escalation.metrics import PAGES
 from bot.escalation.paging import report
 from bot.escalation.runtime import escalation_policy, runtime
 from integrations.pager_http import Failed
@@ -130,4 +131,6 @@ async def push(ctx: AppContext, incident_id: str) -> str:
 
 
 async def statuspage_job(wctx: dict[str, Any], incident_id: str) -> str:
-    return await push(wctx["app"], incident_id)
+    outcome = await push(wctx["app"], incident_id)
+    PAGES.labels("statuspage", "push", outcome).inc()
+    return outcome

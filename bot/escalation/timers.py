@@ -18,6 +18,7 @@ from bot.core.models import Incident
 from bot.core.state import Refused
 from bot.durations import format_duration
 from bot.escalation.config import TimerRule
+from bot.escalation.metrics import TIMERS
 from bot.escalation.runtime import escalation_policy, runtime
 from bot.escalation.store import TimerState
 from bot.escalation.targets import Selection, level_selection
@@ -137,4 +138,6 @@ async def escalate_now(
 
 
 async def timer_job(wctx: dict[str, Any], incident_id: str, gen: int, rule_id: str) -> str:
-    return await fire(wctx["app"], incident_id, int(gen), rule_id)
+    outcome = await fire(wctx["app"], incident_id, int(gen), rule_id)
+    TIMERS.labels(outcome).inc()
+    return outcome

@@ -30,3 +30,12 @@ LEVELS = f"""
 
 def policy(timers: str = "  timers: []", extra: str = "") -> str:
     return f"escalation:{LEVELS}{timers}\n{extra}"
+
+
+def messages(sandbox: object, channel: str) -> list[dict[str, object]]:
+    """A channel's messages, or none yet (a DM channel exists from the bot's first message on)."""
+    try:
+        found: list[dict[str, object]] = sandbox.messages(channel)  # type: ignore[attr-defined]
+    except KeyError:
+        return []
+    return found

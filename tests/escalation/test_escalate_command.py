@@ -5,9 +5,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import eventually
-from tests.escalation.policies import ALICE, BOB, CAROL, DAVE, ERIN, policy
-
-pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
+from tests.escalation.policies import ALICE, BOB, CAROL, DAVE, ERIN, messages, policy
 
 
 @pytest.fixture
@@ -36,7 +34,7 @@ async def test_escalate_to_a_role_posts_invites_dms_and_records(sandbox, bot) ->
 
     await sandbox.command("bob", "incidents", "/escalate", f'{inc_id} tech-lead "no progress after 30 min"')
     # the DM to carol (the level-2 target) is the last Slack step of an escalation: wait for it
-    dm = await eventually(lambda: _async(sandbox.messages("dm-carol")))
+    dm = await eventually(lambda: _async(messages(sandbox, "dm-carol")))
     assert len(dm) == 1 and "escalation_dm_ack" in str(dm[0]["blocks"])
     posts = [m for m in sandbox.messages(room) if "escalated to" in str(m.get("text", ""))]
     assert len(posts) == 1
@@ -152,12 +150,12 @@ async def test_escalate_menu_and_dm_acknowledge(sandbox, bot) -> None:
     entry = await eventually(lambda: _escalation_entry(bot, inc_id))
     assert entry.actor == BOB and entry.data["users"] == [CAROL]
     # carol acknowledges from her DM: that acknowledges the incident (nobody had)
-    dm = await eventually(lambda: _async(sandbox.messages("dm-carol")))
+    dm = await eventually(lambda: _async(messages(sandbox, "dm-carol")))
     await sandbox.click("carol", "dm-carol", dm[0]["ts"], "escalation_dm_ack")
     acked = await eventually(lambda: _acked(bot, inc_id))
     assert acked.acknowledged_by == CAROL
     updated = await eventually(
-        lambda: _async([m for m in sandbox.messages("dm-carol") if "acknowledged the escalation" in str(m)])
+        lambda: _async([m for m in messages(sandbox, "dm-carol") if "acknowledged the escalation" in str(m)])
     )
     assert "escalation_dm_ack" not in str(updated[0]["blocks"])  # the button is gone
 

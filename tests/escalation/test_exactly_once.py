@@ -18,7 +18,7 @@ import pytest
 from bot.escalation.jobs import queue_name
 from bot.escalation.runtime import runtime
 from tests.conftest import REDIS_URL, BotProcess, eventually, free_port
-from tests.escalation.policies import ALICE, CAROL, ERIN, policy
+from tests.escalation.policies import ALICE, CAROL, ERIN, messages, policy
 
 INCIDENTS = 100
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +32,6 @@ EXTRA = """
 severities:
   - {name: critical, war_room: false, update_cadence: null}
 """
-pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
 
 
 @pytest.fixture
@@ -124,8 +123,8 @@ async def test_every_escalation_fires_exactly_once_across_two_processes(
             if "escalated to" in str(m.get("text", "")):
                 per_incident[inc.id] += 1
     assert per_incident == Counter(dict.fromkeys(ids, 2))
-    carol_dms = [m for m in sandbox.messages("dm-carol") if "escalated to" in str(m.get("text", ""))]
-    erin_dms = [m for m in sandbox.messages("dm-erin") if "escalated to" in str(m.get("text", ""))]
+    carol_dms = [m for m in messages(sandbox, "dm-carol") if "escalated to" in str(m.get("text", ""))]
+    erin_dms = [m for m in messages(sandbox, "dm-erin") if "escalated to" in str(m.get("text", ""))]
     assert len(carol_dms) == INCIDENTS and len(erin_dms) == INCIDENTS
     assert Counter(m["text"].split()[0] for m in carol_dms) == Counter(dict.fromkeys(ids, 1))
     # Redis: each timer fired, and each timeline holds each rule once

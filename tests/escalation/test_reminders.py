@@ -18,7 +18,6 @@ REMINDERS = """
     snooze: 1s
     repeat: false
 """
-pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
 
 
 @pytest.fixture

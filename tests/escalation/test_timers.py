@@ -27,7 +27,6 @@ TIMERS = """
     - {id: high-lead, severities: [high], when: unresolved, after: 1s, level: 2}
     - {id: medium-lead, severities: [medium], when: unresolved, after: 3s, level: 2}
 """
-pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import eventually
-from tests.escalation.policies import ALICE, BOB, CAROL
+from tests.escalation.policies import ALICE, BOB, CAROL, messages
 from tests.pagers.vendor_server import Scripted, VendorServer
 
 POLICY = f"""
@@ -37,7 +37,6 @@ escalation:
   timers: []
   pagers: {{attempts: 2, timeout: 1s}}
 """
-pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
 
 
 @pytest.fixture
@@ -96,7 +95,7 @@ async def test_escalation_pages_opsgenie_and_the_dm_ack_acknowledges(sandbox, bo
     ]
     assert "payments team needed" in create.body["description"]
     assert events(vendor, "pagerduty") == []
-    dm = await eventually(lambda: _async(sandbox.messages("dm-carol")))
+    dm = await eventually(lambda: _async(messages(sandbox, "dm-carol")))
     await sandbox.click("carol", "dm-carol", dm[0]["ts"], "escalation_dm_ack")
     await eventually(lambda: _async(alert.acknowledged))
     ack = events(vendor, "opsgenie")[-1]

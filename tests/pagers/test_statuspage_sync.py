@@ -20,7 +20,6 @@ escalation:
     components: {payments: [cmp-pay]}
     default_components: [cmp-web]
 """
-pytestmark = pytest.mark.filterwarnings("ignore:Call to deprecated close:DeprecationWarning")
 
 
 @pytest.fixture
