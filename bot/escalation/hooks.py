@@ -70,11 +70,13 @@ async def escalation_on_resolved(ctx: AppContext, inc: Incident, user: str | Non
 
 
 @events.on(events.REOPENED)
-async def escalation_on_reopened(ctx: AppContext, inc: Incident, **_: Any) -> None:
+async def escalation_on_reopened(ctx: AppContext, inc: Incident, user: str | None = None, **_: Any) -> None:
     kinds = frozenset({"unresolved"} if inc.acknowledged_by else {"unresolved", "unacknowledged"})
     await timers.schedule(ctx, inc, since=datetime.now(UTC), kinds=kinds)
     cadence = reminders.cadence_for(ctx, inc)
     if cadence is not None:
         await reminders.schedule(ctx, inc, datetime.now(UTC) + cadence)
-    for problem in await statuspage_sync.request(ctx, inc):
+    problems = await paging.follow(ctx, inc, "trigger", user)  # the problem is back: page again
+    problems += await statuspage_sync.request(ctx, inc)
+    for problem in problems:
         log.warning("%s: %s", inc.id, problem)

@@ -64,6 +64,7 @@ async def request(
     reason: str = "",
     escalation: int = 0,
     by: str | None = None,
+    again: bool = False,
 ) -> list[str]:
     """Queue a pager call (or make it now when this process has no job queue); problems as lines."""
     rt = runtime(ctx)
@@ -78,7 +79,9 @@ async def request(
     if rt.queue is None:
         await call(ctx, *args, responders=list(route.responders) if route else [])
         return []
-    suffix = escalation if action == "trigger" else (inc.version if action == "acknowledge" else "final")
+    # one job per escalation (trigger) or per incident change (acknowledge, resolve: after a reopen
+    # the next resolution is a new change and pages again)
+    suffix = f"e{escalation}" if action == "trigger" and not again else f"v{inc.version}"
     job_id = rt.queue.job_id("page", inc.id, action, key, suffix)
     try:
         await rt.queue.enqueue_once("esc_page", *args, list(route.responders) if route else [], job_id=job_id)
@@ -181,8 +184,8 @@ async def _call(
 
 
 async def follow(ctx: AppContext, inc: Incident, action: str, by: str | None) -> list[str]:
-    """Acknowledge or resolve every page this incident triggered."""
+    """Acknowledge, resolve or (after a reopen) trigger again every page this incident triggered."""
     problems: list[str] = []
     for key in await runtime(ctx).store.paged(inc.id):
-        problems += await request(ctx, inc, action, key=key, by=by)
+        problems += await request(ctx, inc, action, key=key, by=by, label="reopened", again=True)
     return problems

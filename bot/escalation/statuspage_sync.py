@@ -68,9 +68,8 @@ async def request(ctx: AppContext, inc: Incident) -> list[str]:
     if rt.queue is None:
         await push(ctx, inc.id)
         return []
-    await rt.queue.enqueue_once(
-        "esc_statuspage", inc.id, job_id=rt.queue.job_id("statuspage", inc.id, _state(inc))
-    )
+    job_id = rt.queue.job_id("statuspage", inc.id, f"v{inc.version}")  # one push per incident change
+    await rt.queue.enqueue_once("esc_statuspage", inc.id, job_id=job_id)
     return []
 
 

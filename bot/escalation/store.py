@@ -31,7 +31,8 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-STATE_TTL = 60 * 60 * 24 * 90  # escalation bookkeeping outlives any incident worth escalating
+STATE_TTL = 60 * 60 * 24 * 90
+# "type: ignore[misc]" below: redis-py types some asyncio commands as ``Awaitable[T] | T``.  # escalation bookkeeping outlives any incident worth escalating
 
 
 class TimerState(StrEnum):
@@ -65,7 +66,7 @@ class EscalationStore:
     async def add_pending(self, incident_id: str, gen: int, rule_id: str) -> bool:
         """Mark a timer pending; False when this generation already has it (scheduled before)."""
         key = self.key(incident_id, "timers")
-        added = bool(await self.redis.hsetnx(key, f"{gen}:{rule_id}", TimerState.PENDING.value))
+        added = bool(await self.redis.hsetnx(key, f"{gen}:{rule_id}", TimerState.PENDING.value))  # type: ignore[misc]
         await self.redis.expire(key, STATE_TTL)
         return added
 
@@ -78,17 +79,17 @@ class EscalationStore:
         return bool(done)
 
     async def timers(self, incident_id: str) -> dict[str, str]:
-        raw = await self.redis.hgetall(self.key(incident_id, "timers"))
+        raw = await self.redis.hgetall(self.key(incident_id, "timers"))  # type: ignore[misc]
         return {str(k): str(v) for k, v in raw.items()}
 
     # pagers ---------------------------------------------------------------------------------
     async def add_paged(self, incident_id: str, pager_key: str) -> None:
         key = self.key(incident_id, "paged")
-        await self.redis.sadd(key, pager_key)
+        await self.redis.sadd(key, pager_key)  # type: ignore[misc]
         await self.redis.expire(key, STATE_TTL)
 
     async def paged(self, incident_id: str) -> list[str]:
-        return sorted(str(k) for k in await self.redis.smembers(self.key(incident_id, "paged")))
+        return sorted(str(k) for k in await self.redis.smembers(self.key(incident_id, "paged")))  # type: ignore[misc]
 
     # reminders ------------------------------------------------------------------------------
     async def new_reminder_token(self, incident_id: str, updates: int) -> str:

@@ -147,3 +147,19 @@ async def _async(value: Any) -> Any:
 async def _paged_count(bot: Any, inc_id: str, n: int) -> list[tuple[str, str]] | None:
     kinds = await timeline_kinds(bot, inc_id)
     return kinds if sum(1 for k, _ in kinds if k == "paged") >= n else None
+
+
+async def test_reopen_pages_again_and_the_next_resolution_resolves_again(sandbox, bot, vendor) -> None:
+    from bot.workflows import incidents as flow
+
+    inc = await declare(bot)
+    await eventually(lambda: _async(vendor.pd_alerts.get(inc.id)))
+    await flow.resolve(bot.ctx, inc.id, ALICE, "looked fixed")
+    await eventually(lambda: _async(vendor.pd_alerts[inc.id].status == "resolved"))
+    await flow.reopen(bot.ctx, inc.id, BOB)
+    await eventually(lambda: _async(vendor.pd_alerts[inc.id].status == "triggered"))
+    await flow.resolve(bot.ctx, inc.id, ALICE, "really fixed now")
+    await eventually(lambda: _async(vendor.pd_alerts[inc.id].status == "resolved"))
+    actions = [r.body["event_action"] for r in events(vendor, "pagerduty")]
+    assert actions == ["trigger", "resolve", "trigger", "resolve"]
+    assert {r.body["dedup_key"] for r in events(vendor, "pagerduty")} == {inc.id}
