@@ -31,6 +31,8 @@ STATUS_MODAL = "escalation_status_modal"
 MODAL_STATUS_BLOCK = "status"
 MODAL_MESSAGE_BLOCK = "message"
 MODAL_VALUE = "value"
+TITLE_MAX = 200
+REASON_MAX = 1500
 
 
 def _who(users: list[str], usergroups: list[str], channels: list[str]) -> str:
@@ -56,9 +58,10 @@ def escalation_post(
     by = "automatically" if automatic else f"by {user_link(actor)}"
     lines = [f":arrow_double_up: *{inc.id} escalated to {escape(label)}* {by}"]
     if reason:
-        lines.append(f"*Reason:* {escape(reason)}")
+        lines.append(f"*Reason:* {clip(escape(reason), REASON_MAX)}")
     lines.append(f"*Paging:* {_who(users, usergroups, channels)}")
-    return [section("\n".join(lines)), context(f"Escalation #{inc.escalations} · {escape(inc.title)}")]
+    title = clip(escape(inc.title), TITLE_MAX)
+    return [section("\n".join(lines)), context(f"Escalation #{inc.escalations} · {title}")]
 
 
 def escalation_text(inc: Incident, label: str) -> str:
@@ -72,11 +75,12 @@ def escalation_dm(
     by = "automatically" if automatic else f"by {user_link(actor)}"
     room = f"\n*War room:* <#{inc.war_room.channel_id}>" if inc.war_room else ""
     text = (
-        f":rotating_light: You were escalated to on *{inc.id}: {escape(inc.title)}* ({escape(label)}) {by}.\n"
+        f":rotating_light: You are needed on *{inc.id}: {clip(escape(inc.title), TITLE_MAX)}*, "
+        f"escalated to {escape(label)} {by}.\n"
         f"*Severity:* {sev.emoji} {escape(sev.label or sev.name)} · *Status:* {escape(inc.status)}{room}"
     )
     if reason:
-        text += f"\n*Reason:* {escape(reason)}"
+        text += f"\n*Reason:* {clip(escape(reason), REASON_MAX)}"
     return [
         section(text),
         ActionsBlock(
