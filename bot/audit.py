@@ -94,7 +94,8 @@ def incident_of(value: Any) -> str | None:
 async def append(redis: aioredis.Redis, keys: Keys, rec: AuditRecord) -> str | None:
     """Store one record; returns its stream id, or None (logged) when the store is unavailable."""
     try:
-        entry_id = await redis.xadd(keys.audit(), rec.fields(), maxlen=MAX_LEN, approximate=True)
+        fields: dict[Any, Any] = rec.fields()  # redis-py's stub wants its own key/value union
+        entry_id = await redis.xadd(keys.audit(), fields, maxlen=MAX_LEN, approximate=True)
     except Exception as exc:
         # the action itself already happened (or was refused): keep the record in the logs instead
         log.error("audit record not stored (%s): %s", exc, json.dumps(rec.as_json(), default=str))
