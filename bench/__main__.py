@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -106,9 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown scenario(s) {unknown}; choose from {', '.join(SCENARIOS)}")
     sizes = QUICK if args.quick else Sizes()
     started = time.monotonic()
+    load_before = os.getloadavg()
     results = asyncio.run(run(only, sizes, lambda m: print(m, file=sys.stderr, flush=True)))
     elapsed = time.monotonic() - started
     machine = harness.machine()
+    load_after = os.getloadavg()
+    # the machine may be shared (other test runs): its load before and after goes into the report
+    machine["load"] = f"{load_before[0]:.2f} before, {load_after[0]:.2f} after (1-min load average)"
     Path(args.out).write_text(report.render(results, machine, elapsed, args.quick))
     raw = harness.ROOT / "artifacts" / "bench-results.json"
     raw.parent.mkdir(exist_ok=True)

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +106,8 @@ def summarize(collapsed: str, top: int = 15) -> tuple[int, list, list, list]:
 async def profile_load(kind: str = "slash", seconds: float = 8.0, concurrency: int = 100) -> Profile:
     """Sample the bot while the load generator drives it: ``slash`` (/incident list users) or
     ``alerts`` (Alertmanager notifications, the worker consuming them meanwhile)."""
-    py_spy = shutil.which("py-spy")
+    beside = Path(sys.executable).with_name("py-spy")  # a virtualenv's bin/ need not be on PATH
+    py_spy = str(beside) if beside.exists() else shutil.which("py-spy")
     if py_spy is None:
         raise RuntimeError("py-spy is not installed: pip install -e '.[dev]'")
     async with harness.redis_prefix() as prefix:

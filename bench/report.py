@@ -117,7 +117,8 @@ def render(results: dict[str, Any], machine: dict[str, str], seconds: float, qui
     out.append(
         f"Run {now} by `python -m bench`{' --quick (tiny sizes: not representative)' if quick else ''} "
         f"in {seconds / 60:.1f} min. Machine: {machine['nproc']} CPUs ({machine['cpu']}), "
-        f"{machine['memory']} RAM, Python {machine['python']}, Redis {machine['redis']}, {machine['os']}."
+        f"{machine['memory']} RAM, Python {machine['python']}, Redis {machine['redis']}, {machine['os']}; "
+        f"load {machine.get('load', 'not recorded')}."
     )
     out += [
         "",
