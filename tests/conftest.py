@@ -49,6 +49,8 @@ async def redis_prefix() -> AsyncIterator[str]:
     client = aioredis.from_url(REDIS_URL, decode_responses=True)
     try:
         keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=1000)]
+        # arq's own keys (arq:job:<id>, arq:retry:<id>...) carry our job ids, which start with the prefix
+        keys += [k async for k in client.scan_iter(match=f"arq:*:{prefix}:*", count=1000)]
         if keys:
             await client.delete(*keys)
     finally:

@@ -5,7 +5,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from integrations.pager_http import RetryPolicy
-from tests.escalation.conftest import arq_keys_cleaned  # noqa: F401  (autouse)
 from tests.pagers.vendor_server import SleepRecorder, VendorServer
 
 
