@@ -103,7 +103,7 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 (
                     "5. Redis round trips per command",
                     f"create {create.round_trips}, list {listing.round_trips}, "
-                    f"alert intake {intake.round_trips} (table below)",
+                    f"alert intake {intake.round_trips} (all commands: section 5)",
                     "(counted)",
                     "–",
                 )
