@@ -245,7 +245,7 @@ async def start_bot(
 # ---- Redis ---------------------------------------------------------------------------------------
 @contextlib.asynccontextmanager
 async def redis_prefix() -> AsyncIterator[str]:
-    """A unique key prefix; every key under it is deleted afterwards."""
+    """A unique key prefix; every key under it (and arq's keys for its jobs) is deleted afterwards."""
     prefix = f"chatops-bench-{uuid.uuid4().hex[:10]}"
     try:
         yield prefix
@@ -253,6 +253,8 @@ async def redis_prefix() -> AsyncIterator[str]:
         client = aioredis.from_url(REDIS_URL, decode_responses=True)
         try:
             keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=1000)]
+            # the escalation worker's arq keys (arq:job:<id>, ...) carry job ids that start with the prefix
+            keys += [k async for k in client.scan_iter(match=f"arq:*:{prefix}:*", count=1000)]
             for i in range(0, len(keys), 500):
                 await client.delete(*keys[i : i + 500])
         finally:
