@@ -54,8 +54,9 @@ async def test_pod_crash_loop_runbook_runs_every_check(
         'kube_pod_container_status_restarts_total{namespace="shop",pod="checkout-2"} 9\n'
         'kube_pod_container_status_restarts_total{namespace="shop",pod="checkout-1"} 0\n'
     )
+    # increase() needs two samples in its window: wait for a few so the graph has points to draw
     await shared_prometheus.async_wait_for_query(
-        "kube_pod_container_status_restarts_total", lambda r: len(r) == 2
+        "count_over_time(kube_pod_container_status_restarts_total[15m]) >= 4", lambda r: len(r) == 2
     )
     runbook = RunbookLibrary.load([REPO_RUNBOOKS]).get("KubePodCrashLooping")
     assert runbook is not None
