@@ -135,6 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         p = sub.add_parser(name, help=help_)
         p.add_argument("--host", default="0.0.0.0")
         p.add_argument("--port", type=int, default=3000)
+    p = sub.add_parser("worker", help="only the background work: alert worker and outbound queue")
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", type=int, default=3001, help="health and metrics")
     p = sub.add_parser("sandbox", help="a local Slack workspace in your browser, with the bot")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8800)
@@ -153,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.cmd == "serve":
             asyncio.run(_serve(settings, args.host, args.port))
+        elif args.cmd == "worker":
+            asyncio.run(_serve(settings.model_copy(update={"role": "worker"}), args.host, args.port))
         elif args.cmd == "socket":
             asyncio.run(_socket(settings, args.host, args.port))
         elif args.cmd == "sandbox":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -38,6 +39,9 @@ class Settings(BaseSettings):
     prometheus_url: str | None = None
     kubeconfig: str | None = None
     log_format: str = Field(default="console", validation_alias="CHATOPS_LOG_FORMAT")
+    # which background work this process runs: "all" (one process does everything), "web" (Slack
+    # and the alert intake only) or "worker" (the alert worker and outbound queue, health/metrics)
+    role: Literal["all", "web", "worker"] = Field(default="all", validation_alias="CHATOPS_ROLE")
     # HTTP mode without a signing secret accepts unsigned requests: for a local sandbox only
     insecure_no_signature: bool = Field(default=False, validation_alias=INSECURE_ENV)
 
@@ -54,6 +58,10 @@ class Settings(BaseSettings):
         if secrets_dir:
             file_secret_settings = SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir)
         return init_settings, env_settings, dotenv_settings, file_secret_settings
+
+    @property
+    def runs_workers(self) -> bool:
+        return self.role != "web"
 
     def secret_values(self) -> list[str]:
         """Every secret this process holds (for log redaction)."""

@@ -69,4 +69,9 @@ def routes(app: web.Application, ctx: AppContext) -> None:
 
 async def setup(app: web.Application, ctx: AppContext) -> None:
     runtime: AlertsRuntime = ctx.extras["alerts"]
+    if not ctx.settings.runs_workers:
+        # CHATOPS_ROLE=web: this process only takes notifications into the stream; `chatops worker`
+        # processes consume it (the consumer group shares the work between them)
+        log.info("alert worker and outbox not started here (role %s)", ctx.settings.role)
+        return
     runtime.start()
