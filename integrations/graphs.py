@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import math
-from datetime import datetime
 
 from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -41,7 +40,7 @@ def render_range(result: RangeResult, *, title: str | None = None, max_series: i
     ranked = sorted(result.series, key=_peak, reverse=True)
     shown, hidden = ranked[:max_series], ranked[max_series:]
     for series in shown:
-        xs: list[datetime] = [t for t, _ in series.points]
+        xs = mdates.date2num([t for t, _ in series.points])
         ys = [v / divisor for _, v in series.points]
         ax.plot(xs, ys, linewidth=2.2, label=_short(series.name))
 
@@ -50,7 +49,7 @@ def render_range(result: RangeResult, *, title: str | None = None, max_series: i
         ax.set_ylabel(unit_label, fontsize=13)
     ax.tick_params(labelsize=12)
     ax.grid(True, alpha=0.3)
-    ax.set_xlim(result.start, result.end)
+    ax.set_xlim(float(mdates.date2num(result.start)), float(mdates.date2num(result.end)))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=result.start.tzinfo))
     ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=7))
     ax.set_xlabel("UTC" if result.start.tzinfo is not None else "", fontsize=11)

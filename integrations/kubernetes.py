@@ -17,11 +17,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import threading
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -32,425 +29,77 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from integrations.failures import Failure, FailureKind, one_line
+from integrations.kube_models import (
+    ClusterSpec,
+    DeploymentCondition,
+    DeploymentStatus,
+    EventInfo,
+    EventsReport,
+    LogErrorGroup,
+    LogsReport,
+    NodeConditionInfo,
+    NodeInfo,
+    NodesReport,
+    PodProblem,
+    PodsReport,
+    RemediationResult,
+    Revision,
+    RolloutHistory,
+    TopReport,
+    Usage,
+)
+from integrations.kube_parsing import (
+    HEALTHY_NODE_CONDITION,
+    age_seconds,
+    deployment_status,
+    event_info,
+    free_of_ids,
+    group_error_lines,
+    images_of,
+    labels_match,
+    mark_current,
+    normalise_log_line,
+    owned_by,
+    parse_cpu,
+    parse_memory,
+    parse_selector,
+    pod_problem,
+    revision_of,
+)
+
+__all__ = [
+    "ClusterSpec",
+    "Clusters",
+    "DeploymentCondition",
+    "DeploymentStatus",
+    "EventInfo",
+    "EventsReport",
+    "KubernetesClient",
+    "LogErrorGroup",
+    "LogsReport",
+    "MetricsUnavailableError",
+    "NodeConditionInfo",
+    "NodeInfo",
+    "NodesReport",
+    "PodProblem",
+    "PodsReport",
+    "RemediationResult",
+    "Revision",
+    "RolloutHistory",
+    "TopReport",
+    "Usage",
+    "free_of_ids",
+    "group_error_lines",
+    "normalise_log_line",
+    "parse_cpu",
+    "parse_memory",
+]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
-
-
-# --------------------------------------------------------------------------------------------- config
-
-
-@dataclass(frozen=True)
-class ClusterSpec:
-    """How to reach one named cluster: a kubeconfig (path + context) or the in-cluster service account."""
-
-    name: str
-    kubeconfig: str | None = None  # None: $KUBECONFIG or ~/.kube/config
-    context: str | None = None  # None: the kubeconfig's current context
-    in_cluster: bool = False
-    timeout: float = 10.0  # seconds, per call
-    verify_ssl: bool | None = None  # None: as the kubeconfig says
-
-
-# ---------------------------------------------------------------------------------------------- types
-
-
-@dataclass(frozen=True)
-class PodProblem:
-    namespace: str
-    name: str
-    phase: str
-    ready: bool
-    restarts: int
-    reason: str  # CrashLoopBackOff, OOMKilled, ImagePullBackOff, Unschedulable, NotReady, ...
-    message: str = ""  # scheduler message, last termination, ...
-    container: str | None = None
-    node: str | None = None
-    age_seconds: float | None = None
-
-
-@dataclass(frozen=True)
-class PodsReport:
-    cluster: str
-    namespace: str
-    selector: str | None
-    total: int
-    problems: list[PodProblem]
-
-
-@dataclass(frozen=True)
-class EventInfo:
-    namespace: str
-    kind: str
-    name: str
-    type: str
-    reason: str
-    message: str
-    count: int
-    last_seen: datetime | None
-
-
-@dataclass(frozen=True)
-class EventsReport:
-    cluster: str
-    namespace: str
-    object: str | None  # "Kind/name" or None for the whole namespace
-    events: list[EventInfo]
-
-
-@dataclass(frozen=True)
-class DeploymentCondition:
-    type: str
-    status: str
-    reason: str
-    message: str
-
-
-@dataclass(frozen=True)
-class DeploymentStatus:
-    cluster: str
-    namespace: str
-    name: str
-    desired: int
-    ready: int
-    updated: int
-    available: int
-    unavailable: int
-    images: list[str]
-    revision: int | None
-    conditions: list[DeploymentCondition]
-    paused: bool = False
-
-    @property
-    def healthy(self) -> bool:
-        return self.desired == self.ready == self.available == self.updated
-
-
-@dataclass(frozen=True)
-class Revision:
-    revision: int
-    replicaset: str
-    images: list[str]
-    created: datetime | None
-    age_seconds: float | None
-    replicas: int
-    ready: int
-    current: bool
-    change_cause: str = ""
-
-
-@dataclass(frozen=True)
-class RolloutHistory:
-    cluster: str
-    namespace: str
-    deployment: str
-    revisions: list[Revision]  # newest first
-
-
-@dataclass(frozen=True)
-class LogErrorGroup:
-    pattern: str  # the normalised line
-    count: int
-    example: str  # one original line
-    pods: list[str]
-
-
-@dataclass(frozen=True)
-class LogsReport:
-    cluster: str
-    namespace: str
-    pods: list[str]
-    lines_scanned: int
-    error_lines: int
-    groups: list[LogErrorGroup]  # most frequent first
-    failures: list[str] = field(default_factory=list)  # per-pod log failures, one line each
-
-
-@dataclass(frozen=True)
-class NodeConditionInfo:
-    type: str
-    status: str
-    reason: str
-    message: str
-
-
-@dataclass(frozen=True)
-class NodeInfo:
-    name: str
-    ready: bool
-    unschedulable: bool
-    problems: list[NodeConditionInfo]  # conditions that are not in their healthy state
-
-
-@dataclass(frozen=True)
-class NodesReport:
-    cluster: str
-    nodes: list[NodeInfo]
-
-
-@dataclass(frozen=True)
-class Usage:
-    kind: str  # "pod" or "node"
-    name: str
-    namespace: str | None
-    cpu_millicores: float
-    memory_bytes: float
-
-
-@dataclass(frozen=True)
-class TopReport:
-    cluster: str
-    namespace: str | None
-    usage: list[Usage]  # highest CPU first
-
-
-@dataclass(frozen=True)
-class RemediationResult:
-    cluster: str
-    namespace: str
-    deployment: str
-    action: str
-    detail: str
-
-
-# --------------------------------------------------------------------------------------- pure parsing
-
-_HEALTHY_NODE_CONDITION = {
-    "Ready": "True",
-    "MemoryPressure": "False",
-    "DiskPressure": "False",
-    "PIDPressure": "False",
-    "NetworkUnavailable": "False",
-}
-
-_ERROR_LINE = re.compile(
-    r"(?i)(\b(error|err|exception|fatal|panic|critical|traceback|failed|failure|refused|timed? ?out)\b"
-    r"|\"level\"\s*:\s*\"(error|fatal|critical)\"|level=(error|fatal|critical))"
-)
-_TIMESTAMP_PREFIX = re.compile(
-    r"^\s*\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?\s*"
-)
-_NORMALISERS: list[tuple[re.Pattern[str], str]] = [
-    (
-        re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"),
-        "<uuid>",
-    ),
-    (re.compile(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"), "<time>"),
-    (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), "<ip>"),
-    (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<hex>"),
-    (re.compile(r"(?<![\w<])(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z])[\w.-]{6,}"), "<id>"),
-    (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
-]
-
-
-def is_error_line(line: str) -> bool:
-    return bool(_ERROR_LINE.search(line))
-
-
-def normalise_log_line(line: str) -> str:
-    """Strip the timestamp prefix and replace ids, addresses and numbers so similar lines group."""
-    text = _TIMESTAMP_PREFIX.sub("", line.strip())
-    for pattern, replacement in _NORMALISERS:
-        text = pattern.sub(replacement, text)
-    return " ".join(text.split())[:300]
-
-
-def free_of_ids(pattern: str) -> bool:
-    """True when a normalised pattern holds no digits left (ids, numbers, addresses all replaced)."""
-    return not re.search(r"\d", pattern)
-
-
-def group_error_lines(lines: Iterable[tuple[str, str]]) -> list[LogErrorGroup]:
-    """Group ``(pod, line)`` pairs whose error lines normalise alike; most frequent first."""
-    counts: Counter[str] = Counter()
-    examples: dict[str, str] = {}
-    pods: dict[str, list[str]] = {}
-    for pod, line in lines:
-        if not line.strip() or not is_error_line(line):
-            continue
-        key = normalise_log_line(line)
-        counts[key] += 1
-        examples.setdefault(key, one_line(line, 300))
-        seen = pods.setdefault(key, [])
-        if pod not in seen:
-            seen.append(pod)
-    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [LogErrorGroup(pattern=k, count=n, example=examples[k], pods=pods[k]) for k, n in ordered]
-
-
-def parse_cpu(quantity: str | None) -> float:
-    """CPU quantity → millicores ("250m" → 250, "1" → 1000, "12345n" → 0.012345)."""
-    if not quantity:
-        return 0.0
-    q = str(quantity).strip()
-    units = {"n": 1e-6, "u": 1e-3, "m": 1.0}
-    if q[-1] in units:
-        return float(q[:-1]) * units[q[-1]]
-    return float(q) * 1000.0
-
-
-_MEMORY_UNITS = {
-    "Ki": 1024,
-    "Mi": 1024**2,
-    "Gi": 1024**3,
-    "Ti": 1024**4,
-    "Pi": 1024**5,
-    "Ei": 1024**6,
-    "k": 1000,
-    "K": 1000,
-    "M": 1000**2,
-    "G": 1000**3,
-    "T": 1000**4,
-    "P": 1000**5,
-    "E": 1000**6,
-}
-
-
-def parse_memory(quantity: str | None) -> float:
-    """Memory quantity → bytes ("128Mi" → 134217728)."""
-    if not quantity:
-        return 0.0
-    q = str(quantity).strip()
-    for suffix in sorted(_MEMORY_UNITS, key=len, reverse=True):
-        if q.endswith(suffix):
-            return float(q[: -len(suffix)]) * _MEMORY_UNITS[suffix]
-    return float(q)
-
-
-def parse_selector(selector: str | None) -> dict[str, str]:
-    """Equality-based label selector ``a=b,c==d`` → dict (set-based terms are left to the server)."""
-    result: dict[str, str] = {}
-    for term in (selector or "").split(","):
-        term = term.strip()
-        if "!=" in term or " in " in term or " notin " in term or not term:
-            continue
-        key, sep, value = term.replace("==", "=").partition("=")
-        if sep:
-            result[key.strip()] = value.strip()
-    return result
-
-
-def labels_match(labels: Mapping[str, str] | None, selector: Mapping[str, str]) -> bool:
-    labels = labels or {}
-    return all(labels.get(k) == v for k, v in selector.items())
-
-
-def _age(when: datetime | None, now: datetime) -> float | None:
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (now - when).total_seconds())
-
-
-def pod_problem(pod: Any, now: datetime, events: Iterable[EventInfo] = ()) -> PodProblem | None:
-    """The problem with one pod (a V1Pod), or None when it is Running and Ready (or Succeeded)."""
-    meta, status = pod.metadata, pod.status
-    phase = (status.phase if status else None) or "Unknown"
-    if phase == "Succeeded":
-        return None
-    conditions = {c.type: c for c in (status.conditions or [])} if status else {}
-    ready_cond = conditions.get("Ready")
-    ready = bool(ready_cond and ready_cond.status == "True")
-    statuses = (
-        list((status.init_container_statuses or []) + (status.container_statuses or [])) if status else []
-    )
-    restarts = sum(int(cs.restart_count or 0) for cs in statuses)
-    if phase == "Running" and ready:
-        return None
-
-    reason, message, container = "", "", None
-    # The most telling container state wins: waiting reason, then last/current termination.
-    for cs in statuses:
-        waiting = cs.state.waiting if cs.state else None
-        last_term = cs.last_state.terminated if cs.last_state else None
-        term = cs.state.terminated if cs.state else None
-        if waiting and waiting.reason and waiting.reason not in ("ContainerCreating", "PodInitializing"):
-            reason, container = waiting.reason, cs.name
-            message = waiting.message or ""
-            if last_term and last_term.reason:
-                message = f"last exit: {last_term.reason} (code {last_term.exit_code})" + (
-                    f"; {message}" if message else ""
-                )
-            break
-        if term and term.reason and term.reason != "Completed":
-            reason, container = term.reason, cs.name
-            message = f"exit code {term.exit_code}" + (f": {term.message}" if term.message else "")
-            break
-        if last_term and last_term.reason == "OOMKilled" and not reason:
-            reason, container = "OOMKilled", cs.name
-            message = f"last exit: OOMKilled (code {last_term.exit_code})"
-    if not reason and phase == "Pending":
-        scheduled = conditions.get("PodScheduled")
-        if scheduled is not None and scheduled.status == "False":
-            reason = scheduled.reason or "Unschedulable"
-            message = scheduled.message or ""
-        if not message:
-            for event in events:
-                if event.name == meta.name and event.reason == "FailedScheduling":
-                    reason, message = reason or "Unschedulable", event.message
-                    break
-        if not reason:
-            waiting_on = [cs for cs in statuses if cs.state and cs.state.waiting]
-            reason = waiting_on[0].state.waiting.reason if waiting_on else "Pending"
-    if not reason:
-        reason = (status.reason if status and status.reason else None) or (
-            "NotReady" if phase == "Running" else phase
-        )
-        if ready_cond is not None and ready_cond.message:
-            message = ready_cond.message
-    return PodProblem(
-        namespace=meta.namespace or "",
-        name=meta.name,
-        phase=phase,
-        ready=ready,
-        restarts=restarts,
-        reason=reason,
-        message=one_line(message),
-        container=container,
-        node=pod.spec.node_name if pod.spec else None,
-        age_seconds=_age(meta.creation_timestamp, now),
-    )
-
-
-def _event_info(ev: Any) -> EventInfo:
-    obj = ev.involved_object
-    last = ev.last_timestamp or ev.event_time or ev.first_timestamp or (ev.metadata.creation_timestamp)
-    return EventInfo(
-        namespace=ev.metadata.namespace or "",
-        kind=obj.kind or "",
-        name=obj.name or "",
-        type=ev.type or "",
-        reason=ev.reason or "",
-        message=one_line(ev.message or ""),
-        count=int(ev.count or 1),
-        last_seen=last,
-    )
-
-
-def _revision_of(obj: Any) -> int | None:
-    annotations = (obj.metadata.annotations or {}) if obj.metadata else {}
-    try:
-        return int(annotations[REVISION_ANNOTATION])
-    except (KeyError, ValueError, TypeError):
-        return None
-
-
-def _images(template: Any) -> list[str]:
-    if template is None or template.spec is None:
-        return []
-    return [c.image for c in (template.spec.containers or []) if c.image]
-
-
-def _owned_by(obj: Any, kind: str, name: str, uid: str | None) -> bool:
-    for ref in obj.metadata.owner_references or []:
-        if ref.kind == kind and ref.name == name and (uid is None or not ref.uid or ref.uid == uid):
-            return True
-    return False
 
 
 # --------------------------------------------------------------------------------------------- client
@@ -561,7 +210,8 @@ class KubernetesClient:
                 namespace, label_selector=selector or None, _request_timeout=self._timeout
             )
             wanted = parse_selector(selector)
-            items = [p for p in pods.items if labels_match(p.metadata.labels, wanted)]
+            listed: list[Any] = pods.items
+            items = [p for p in listed if labels_match(p.metadata.labels, wanted)]
             now = datetime.now(UTC)
             pending_names = {p.metadata.name for p in items if (p.status and p.status.phase) == "Pending"}
             sched_events: list[EventInfo] = []
@@ -571,7 +221,7 @@ class KubernetesClient:
                 )
                 sched_events = [
                     e
-                    for e in map(_event_info, evs.items)
+                    for e in map(event_info, evs.items)
                     if e.reason == "FailedScheduling" and e.name in pending_names
                 ]
                 sched_events.sort(key=lambda e: e.last_seen or datetime.min.replace(tzinfo=UTC), reverse=True)
@@ -603,7 +253,7 @@ class KubernetesClient:
             )
             events = [
                 e
-                for e in map(_event_info, evs.items)
+                for e in map(event_info, evs.items)
                 if (include_normal or e.type == "Warning")
                 and (not name or e.name == name)
                 and (not kind or e.kind == kind)
@@ -618,7 +268,7 @@ class KubernetesClient:
     async def deployment_status(self, namespace: str, name: str) -> DeploymentStatus | Failure:
         def query() -> DeploymentStatus:
             dep = self._apps().read_namespaced_deployment(name, namespace, _request_timeout=self._timeout)
-            return _deployment_status(self.spec.name, dep)
+            return deployment_status(self.spec.name, dep)
 
         return await self._run(f"deployment {namespace}/{name}", query)
 
@@ -629,11 +279,11 @@ class KubernetesClient:
 
         def query() -> RolloutHistory:
             dep, replicasets = self._deployment_and_replicasets(namespace, name)
-            current = _revision_of(dep)
+            current = revision_of(dep)
             now = datetime.now(UTC)
             revisions = []
             for rs in replicasets:
-                rev = _revision_of(rs)
+                rev = revision_of(rs)
                 if rev is None:
                     continue
                 st = rs.status
@@ -642,9 +292,9 @@ class KubernetesClient:
                     Revision(
                         revision=rev,
                         replicaset=rs.metadata.name,
-                        images=_images(rs.spec.template if rs.spec else None),
+                        images=images_of(rs.spec.template if rs.spec else None),
                         created=rs.metadata.creation_timestamp,
-                        age_seconds=_age(rs.metadata.creation_timestamp, now),
+                        age_seconds=age_seconds(rs.metadata.creation_timestamp, now),
                         replicas=int((st.replicas if st else 0) or 0),
                         ready=int((st.ready_replicas if st else 0) or 0),
                         current=rev == current if current is not None else False,
@@ -653,7 +303,7 @@ class KubernetesClient:
                 )
             revisions.sort(key=lambda r: r.revision, reverse=True)
             if current is None and revisions:
-                revisions[0] = _replace_current(revisions[0])
+                revisions[0] = mark_current(revisions[0])
             return RolloutHistory(self.spec.name, namespace, name, revisions[:limit])
 
         return await self._run(f"rollout history of {namespace}/{name}", query)
@@ -666,8 +316,8 @@ class KubernetesClient:
         rss = apps.list_namespaced_replica_set(
             namespace, label_selector=selector, _request_timeout=self._timeout
         )
-        uid = dep.metadata.uid
-        owned = [rs for rs in rss.items if _owned_by(rs, "Deployment", name, uid)]
+        uid = dep.metadata.uid if dep.metadata else None
+        owned = [rs for rs in rss.items if owned_by(rs, "Deployment", name, uid)]
         return dep, owned
 
     async def error_logs(
@@ -693,7 +343,8 @@ class KubernetesClient:
                     namespace, label_selector=selector or None, _request_timeout=self._timeout
                 )
                 wanted = parse_selector(selector)
-                items = [p for p in pods.items if labels_match(p.metadata.labels, wanted)]
+                listed: list[Any] = pods.items
+                items = [p for p in listed if labels_match(p.metadata.labels, wanted)]
                 # Troubled pods first: they are the ones whose logs matter.
                 items.sort(
                     key=lambda p: (
@@ -702,7 +353,7 @@ class KubernetesClient:
                         else 0
                     )
                 )
-                names = [p.metadata.name for p in items[:max_pods]]
+                names = [str(p.metadata.name) for p in items[:max_pods]]
             pairs: list[tuple[str, str]] = []
             failures: list[str] = []
             scanned = 0
@@ -745,12 +396,12 @@ class KubernetesClient:
                 problems = [
                     NodeConditionInfo(c.type, c.status, c.reason or "", one_line(c.message or ""))
                     for c in conds
-                    if c.type in _HEALTHY_NODE_CONDITION and c.status != _HEALTHY_NODE_CONDITION[c.type]
+                    if c.type in HEALTHY_NODE_CONDITION and c.status != HEALTHY_NODE_CONDITION[c.type]
                 ]
                 ready = any(c.type == "Ready" and c.status == "True" for c in conds)
                 result.append(
                     NodeInfo(
-                        name=node.metadata.name,
+                        name=str(node.metadata.name) if node.metadata else "",
                         ready=ready,
                         unschedulable=bool(node.spec and node.spec.unschedulable),
                         problems=problems,
@@ -788,7 +439,8 @@ class KubernetesClient:
                 raise
             wanted = parse_selector(selector)
             usage = []
-            for item in data.get("items", []):
+            payload: dict[str, Any] = data if isinstance(data, dict) else {}
+            for item in payload.get("items", []):
                 meta = item.get("metadata", {})
                 if namespace and not labels_match(meta.get("labels"), wanted):
                     continue
@@ -853,11 +505,11 @@ class KubernetesClient:
         def action() -> RemediationResult | Failure:
             dep, replicasets = self._deployment_and_replicasets(namespace, name)
             by_rev = sorted(
-                ((rev, rs) for rs in replicasets if (rev := _revision_of(rs)) is not None),
+                ((rev, rs) for rs in replicasets if (rev := revision_of(rs)) is not None),
                 key=lambda pair: pair[0],
                 reverse=True,
             )
-            current = _revision_of(dep) or (by_rev[0][0] if by_rev else None)
+            current = revision_of(dep) or (by_rev[0][0] if by_rev else None)
             older = [(rev, rs) for rev, rs in by_rev if current is None or rev < current]
             if not older:
                 return Failure(
@@ -872,7 +524,7 @@ class KubernetesClient:
             body = self._api_client().sanitize_for_serialization(dep)
             body["spec"]["template"] = template
             self._apps().replace_namespaced_deployment(name, namespace, body, _request_timeout=self._timeout)
-            images = ", ".join(_images(rs.spec.template)) or "?"
+            images = ", ".join(images_of(rs.spec.template)) or "?"
             return RemediationResult(
                 self.spec.name, namespace, name, "rollout undo", f"revision {current} → {rev} ({images})"
             )
@@ -882,10 +534,6 @@ class KubernetesClient:
 
 class MetricsUnavailableError(Exception):
     """metrics.k8s.io is not served (no metrics-server)."""
-
-
-def _replace_current(rev: Revision) -> Revision:
-    return replace(rev, current=True)
 
 
 def _api_message(exc: ApiException) -> str:
@@ -900,29 +548,6 @@ def _api_message(exc: ApiException) -> str:
         except ValueError:
             return one_line(body, 200)
     return one_line(exc.reason or "no details", 200)
-
-
-def _deployment_status(cluster: str, dep: Any) -> DeploymentStatus:
-    spec, st = dep.spec, dep.status
-    desired = int((spec.replicas if spec and spec.replicas is not None else 1) or 0)
-    conditions = [
-        DeploymentCondition(c.type, c.status, c.reason or "", one_line(c.message or ""))
-        for c in ((st.conditions or []) if st else [])
-    ]
-    return DeploymentStatus(
-        cluster=cluster,
-        namespace=dep.metadata.namespace or "",
-        name=dep.metadata.name,
-        desired=desired,
-        ready=int((st.ready_replicas if st else 0) or 0),
-        updated=int((st.updated_replicas if st else 0) or 0),
-        available=int((st.available_replicas if st else 0) or 0),
-        unavailable=int((st.unavailable_replicas if st else 0) or 0),
-        images=_images(spec.template if spec else None),
-        revision=_revision_of(dep),
-        conditions=conditions,
-        paused=bool(spec and spec.paused),
-    )
 
 
 class Clusters:

@@ -34,7 +34,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.durations import Duration
-from integrations.kubernetes import ClusterSpec
+from integrations.kube_models import ClusterSpec
 
 RemediationAction = Literal["rollout_restart", "scale", "rollout_undo"]
 

@@ -120,6 +120,7 @@ class DiagnosticsRunner:
         if isinstance(client, Failure):
             return self._failed(diagnostic, client.reason)
         kind = diagnostic.type
+        data: Any
         if kind == "pods":
             data = await client.unhealthy_pods(params["namespace"], params.get("selector") or None)
             summarise: Callable[[Any], tuple[list[str], bool]] = summaries.summarise_pods

@@ -217,7 +217,7 @@ def results(
 
 
 def remediation_value(target: RemediationTarget, action: str, replicas: int | None = None) -> str:
-    data = {
+    data: dict[str, str | int | None] = {
         "a": action,
         "c": target.cluster,
         "n": target.namespace,
