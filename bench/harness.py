@@ -220,6 +220,9 @@ async def start_bot(
     prefix: str,
     policy_yaml: str | None = None,
     module: tuple[str, ...] = ("bot.cli", "serve"),
+    *,
+    extra_env: dict[str, str] | None = None,
+    name: str = "bot",
 ) -> BotProc:
     """``python -m bot.cli serve`` (or ``module``) pointed at the sandbox and Redis under ``prefix``."""
     env = {
@@ -229,14 +232,15 @@ async def start_bot(
         "REDIS_URL": REDIS_URL,
         "CHATOPS_REDIS_PREFIX": prefix,
         "CHATOPS_LOG_FORMAT": "json",
+        **(extra_env or {}),
     }
     if policy_yaml is not None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         path = LOG_DIR / f"policy-{prefix}.yml"
         path.write_text(policy_yaml)
         env["CHATOPS_CONFIG"] = str(path)
-    host = ["--host", "127.0.0.1"] if module == ("bot.cli", "serve") else []
-    proc = Proc("bot", ["-m", *module, *host, "--port", str(port)], env).start()
+    host = ["--host", "127.0.0.1"] if module[0] == "bot.cli" else []
+    proc = Proc(name, ["-m", *module, *host, "--port", str(port)], env).start()
     bot = BotProc(proc, port, prefix)
     await proc.wait_http(bot.url + "/readyz")
     return bot

@@ -20,9 +20,12 @@ from bot.alerts.worker import AlertKeys
 from bot.keys import Keys
 from tests.alerts.storm import GROUPS, notification
 
-VARIANTS = {
-    "bot": ("bot.cli", "serve"),  # the production process: intake + worker + outbox on one loop
-    "intake only": ("bench.intake_only",),  # the same app with the worker and outbox not started
+# name -> (extra environment of the measured process, whether a `chatops worker` process runs beside it)
+VARIANTS: dict[str, tuple[dict[str, str], bool]] = {
+    # one process does everything: intake, alert worker and outbox on one event loop
+    "bot, role all": ({}, False),
+    # the split deployment: CHATOPS_ROLE=web takes notifications in, `chatops worker` posts them
+    "bot, role web + worker process": ({"CHATOPS_ROLE": "web"}, True),
 }
 
 
@@ -62,15 +65,21 @@ async def stream_entries_added(prefix: str) -> int:
 
 
 async def intake_once(
-    module: tuple[str, ...], bodies: str, duration: float, warmup: float, concurrency: int
+    variant: tuple[dict[str, str], bool], bodies: str, duration: float, warmup: float, concurrency: int
 ) -> tuple[dict, int, float]:
+    extra_env, with_worker = variant
     async with harness.redis_prefix() as prefix:
         bot_port = harness.free_port()
         sandbox = await harness.start_sandbox(bot_port)
         procs: list[Proc] = [sandbox.proc]
         try:
-            bot = await harness.start_bot(sandbox, bot_port, prefix, POLICY, module)
+            bot = await harness.start_bot(sandbox, bot_port, prefix, POLICY, extra_env=extra_env)
             procs.append(bot.proc)
+            if with_worker:
+                worker = await harness.start_bot(
+                    sandbox, harness.free_port(), prefix, POLICY, ("bot.cli", "worker"), name="worker"
+                )
+                procs.append(worker.proc)
             cpu0 = harness.cpu_seconds(bot.proc.pid)
             out = await harness.run_loadgen(
                 "alerts",

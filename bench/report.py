@@ -178,11 +178,12 @@ def intake_section(intake: IntakeResult | None) -> list[str]:
         "## 2. Alert intake",
         "",
         f"{intake.concurrency} concurrent senders post the storm's notifications (mean {intake.body_bytes:,} "
-        "bytes, 10–20 alerts each) to one process; a fresh process and prefix per run. `bot` is the "
-        "production process (`python -m bot.cli serve`: the worker and the outbox consume the stream on "
-        "the same event loop while it is measured); `intake only` is the same app with the worker and "
-        "outbox not started (`python -m bench.intake_only`). Durable = the stream's `entries-added` "
-        "counter after the run, against every 200 the senders got (warm-up included).",
+        "bytes, 10–20 alerts each) to one process; a fresh process and prefix per run. `role all` is "
+        "one `chatops serve` doing everything (the alert worker and the outbox consume the stream on the "
+        "same event loop while it is measured); `role web + worker process` is the split deployment: "
+        "`CHATOPS_ROLE=web chatops serve` is measured while a `chatops worker` process beside it posts "
+        "the alerts. Durable = the stream's `entries-added` counter after the run, against every 200 the "
+        "senders got (warm-up included).",
         "",
         "| process | notifications/s answered 200 | p99 ms | CPU ms/notification | 200s | in Redis |",
         "|---|---|---|---|---|---|",
