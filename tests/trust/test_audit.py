@@ -29,6 +29,11 @@ async def _flow(bot: BotProcess, sandbox: Any) -> None:
     msg = await _announcement(sandbox)
     await sandbox.click("bob", "incidents", msg["ts"], "incident_ack")
     await sandbox.command("bob", "incidents", "/status", "update INC-1 identified Bad deploy")
+
+    async def updated() -> bool:  # the ack comes first, the work after: wait before resolving
+        return len((await bot.ctx.store.get("INC-1")).updates) == 1
+
+    await eventually(updated)
     await sandbox.command("alice", "incidents", "/incident", "resolve INC-1 rolled back")
     await sandbox.command("alice", "incidents", "/incident", "create nonsense x")  # a usage answer
 
