@@ -33,7 +33,7 @@ COMMAND_MODULES = [
     "commands.incident_review",
 ]
 # optional parts: a module with ``async def setup(app: web.Application, ctx: AppContext) -> None``
-PARTS: list[str] = ["bot.alerts.service", "bot.review.part", "bot.escalation.part"]
+PARTS: list[str] = ["bot.alerts.service", "bot.review.part", "bot.escalation.part", "bot.runbooks.part"]
 CTX_KEY: web.AppKey[AppContext] = web.AppKey("ctx", AppContext)
 BOLT_KEY: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
 
