@@ -5,7 +5,6 @@ shut-down it lets running jobs finish and closes its clients."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 
@@ -66,16 +65,19 @@ async def stop(ctx: AppContext, worker: Worker, task: asyncio.Task[None], grace:
     if running:
         await asyncio.wait(running, timeout=grace)
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
     late = [t for t in worker.tasks.values() if not t.done()]
     for t in late:
         t.cancel()
     if late:
         log.warning("escalation worker stopped with %d job(s) unfinished; arq will run them again", len(late))
-        await asyncio.gather(*late, return_exceptions=True)
+    done, pending = await asyncio.wait([task, *late], timeout=5)
+    for t in done:
+        if not t.cancelled() and t.exception() is not None:
+            log.error("escalation worker task ended with %r", t.exception())
+    if pending:
+        log.error("escalation worker: %d task(s) did not stop within 5s", len(pending))
     try:
-        await worker.pool.aclose()
+        await asyncio.wait_for(worker.pool.aclose(), timeout=5)
     except Exception:
         log.exception("closing the escalation worker's Redis pool failed")
     rt = ctx.extras.pop(EXTRAS_KEY, None)
