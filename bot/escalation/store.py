@@ -32,6 +32,7 @@ end
 return 0
 """
 STATE_TTL = 60 * 60 * 24 * 90
+ONCE_TTL = 60 * 60 * 24 * 7  # job ids are unique per incident change; a week covers any deferral
 # "type: ignore[misc]" below: redis-py types some asyncio commands as ``Awaitable[T] | T``.  # escalation bookkeeping outlives any incident worth escalating
 
 
@@ -129,7 +130,7 @@ class EscalationStore:
             await self.redis.delete(key)
 
     # once-only markers ----------------------------------------------------------------------
-    async def once(self, marker: str, ttl: int = STATE_TTL) -> bool:
+    async def once(self, marker: str, ttl: int = ONCE_TTL) -> bool:
         """True the first time ``marker`` is seen (across all replicas)."""
         return bool(await self.redis.set(self.keys.custom("esc-once", marker), "1", nx=True, ex=ttl))
 
