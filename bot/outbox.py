@@ -37,6 +37,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.gateway import FATAL_ERRORS, GatewayConfig, SlackCallError, SlackGateway
 from bot.keys import Keys
+from bot.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -372,10 +373,7 @@ class Outbox:
         return False
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(list(self._tasks), "outbox")
         await self.gateway.close()
 
     async def _drive(self, tid: str) -> None:

@@ -4,7 +4,6 @@ stream worker and the outbox sender, started with the app and stopped before Red
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 
@@ -14,6 +13,7 @@ from bot.alerts.intake import ROUTE, make_handler
 from bot.alerts.worker import AlertWorker
 from bot.context import AppContext
 from bot.outbox import Outbox
+from bot.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,7 @@ class AlertsRuntime:
         ]
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self.tasks, "alerts")
         self.tasks = []
         await self.outbox.close()
 
