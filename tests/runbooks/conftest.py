@@ -23,11 +23,11 @@ async def bot(bot: Any) -> AsyncIterator[Any]:
 
     Now and then a background task of the bot (the alerts outbox sender) survives its first
     cancellation and ``runner.cleanup()`` waits for it forever. When the stop takes longer than
-    10 s, the pending tasks are written to stderr (the evidence for that task's owner) and cancelled
+    5 s, the pending tasks are written to stderr (the evidence for that task's owner) and cancelled
     again, so this directory's tests cannot hang the whole suite."""
     yield bot
     stopping = asyncio.ensure_future(bot.stop())
-    done, _ = await asyncio.wait({stopping}, timeout=10)
+    done, _ = await asyncio.wait({stopping}, timeout=5)
     if not done:
         log.error("bot shutdown is stuck; pending tasks follow on stderr and are cancelled again")
         for task in asyncio.all_tasks():
