@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from bot.core.store import normalise_id
+from bot.runbooks.enrichment import triage_snapshot
 from bot.views import incident as views
 from bot.workflows import incidents as flow
 from commands.base import (
@@ -27,7 +28,7 @@ incident = slash_command("/incident", "Declare and run incidents", default=None)
 
 
 class CreateArgs(BaseModel):
-    severity: str = Field(min_length=1)
+    severity: str = ""  # empty: none given (allowed with service=, when triage is on)
     title: str = Field(min_length=1, max_length=150)
     service: str | None = None
 
@@ -41,7 +42,10 @@ class CreateArgs(BaseModel):
 
 
 def parse_create(text: str) -> CreateArgs:
-    parts = split(text, 1)
+    if text.strip()[:1] in ('"', "“", "'") and "service=" in text:
+        parts = ["", text.strip()]  # no severity, a quoted title: triage may suggest the severity
+    else:
+        parts = split(text, 1)
     if len(parts) < 2:
         raise UsageError("Give a severity and a title.")
     severity, title = parts
@@ -66,19 +70,41 @@ def parse_create(text: str) -> CreateArgs:
 )
 async def create(req: Request, args: CreateArgs) -> Reply:
     policy = req.ctx.policy
+    severity, title, snapshot = args.severity, args.title, None
     if policy.severity(args.severity) is None:
         names = ", ".join(
             f"{s.name} ({'/'.join(s.aliases[:2])})" if s.aliases else s.name for s in policy.severities
         )
-        raise UsageError(f"`{args.severity}` is not a severity. Use one of: {names}.")
+        if not (args.service and policy.runbooks.triage.enabled):
+            problem = f"`{args.severity}` is not a severity." if args.severity else "Give a severity."
+            raise UsageError(f"{problem} Use one of: {names}.")
+        # no severity given: the first word belongs to the title, and triage suggests the severity
+        title = f"{args.severity} {args.title}".strip()
+        snapshot = await triage_snapshot(req.ctx, args.service)
+        if snapshot is None or snapshot.suggested_severity is None:
+            raise UsageError(
+                f"No severity given, and triage of `{args.service}` suggests none. Use one of: {names}."
+            )
+        severity = snapshot.suggested_severity
     out = await flow.declare(
         req.ctx,
         user=req.user_id,
-        severity=args.severity,
-        title=args.title,
+        severity=severity,
+        title=title,
         origin_channel=req.channel_id,
         service=args.service,
     )
+    if args.service and policy.runbooks.triage.enabled:
+        snapshot = snapshot or await triage_snapshot(req.ctx, args.service)
+        if snapshot is not None:
+            suggested = snapshot.suggested_severity if severity != args.severity else None
+            await flow.post_to_incident(
+                req.ctx,
+                out.incident,
+                views.triage(snapshot, suggested),
+                f"Triage of {args.service}",
+                out,
+            )
     return with_problems(
         Reply(views.created_reply(out.incident, out.announcement_link), text=f"{out.incident.id} declared"),
         out.problems,

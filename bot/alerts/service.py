@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from bot.alerts.intake import ROUTE, make_handler
+from bot.alerts.state import GroupState
 from bot.alerts.worker import AlertWorker
 from bot.context import AppContext
 from bot.outbox import Outbox
@@ -25,6 +26,7 @@ class AlertsRuntime:
     outbox: Outbox
     worker: AlertWorker
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    enrichments: set[asyncio.Task[None]] = field(default_factory=set)
 
     def start(self) -> None:
         self.tasks = [
@@ -33,7 +35,7 @@ class AlertsRuntime:
         ]
 
     async def stop(self) -> None:
-        await stop_tasks(self.tasks, "alerts")
+        await stop_tasks([*self.tasks, *self.enrichments], "alerts")
         self.tasks = []
         await self.outbox.close()
 
@@ -42,15 +44,48 @@ def build_runtime(ctx: AppContext) -> AlertsRuntime:
     from bot.alerts import actions  # registers the buttons
 
     outbox = Outbox(ctx.redis, ctx.keys, ctx.gateway)
+    enrichments: set[asyncio.Task[None]] = set()
 
-    async def on_new_episode(state: object) -> None:
-        await actions.auto_declare(ctx, state)  # type: ignore[arg-type]
+    async def on_new_episode(state: GroupState) -> None:
+        await actions.auto_declare(ctx, state)
+        if ctx.policy.runbooks.auto_diagnostics and not state.storm:
+            task = asyncio.create_task(_enrich_when_posted(ctx, outbox, state), name=f"enrich:{state.gid}")
+            enrichments.add(task)
+            task.add_done_callback(enrichments.discard)
 
     worker = AlertWorker(ctx.redis, ctx.keys, ctx.policy.alerts, outbox, on_new_episode=on_new_episode)
-    runtime = AlertsRuntime(outbox, worker)
+    runtime = AlertsRuntime(outbox, worker, enrichments=enrichments)
     ctx.extras["alerts"] = runtime
     ctx.extras["outbox"] = outbox
     return runtime
+
+
+async def _enrich_when_posted(
+    ctx: AppContext, outbox: Outbox, state: GroupState, wait: float = 120.0
+) -> None:
+    """Once the group's root message is in Slack, run the mapped runbook's diagnostics in its thread
+    (policy runbooks.auto_diagnostics; never for groups folded into a storm summary)."""
+    from bot.runbooks.enrichment import enrich_alert_thread
+
+    deadline = asyncio.get_running_loop().time() + wait
+    meta: dict[str, str] = {}
+    while asyncio.get_running_loop().time() < deadline:
+        meta = await outbox.thread(state.thread)
+        if meta.get("root_ts") and meta.get("channel"):
+            break
+        await asyncio.sleep(1.0)
+    else:
+        log.warning("alerts: %s never got a root message; diagnostics not run", state.gid)
+        return
+    labels = state.all_labels()
+    alertname = labels.get("alertname", "")
+    try:
+        channel = await outbox.channel_id(meta["channel"])
+        await enrich_alert_thread(
+            ctx, alertname=alertname, labels=labels, channel=channel, thread_ts=meta["root_ts"]
+        )
+    except Exception:
+        log.exception("alerts: diagnostics for %s (%s) failed", state.gid, alertname)
 
 
 def routes(app: web.Application, ctx: AppContext) -> None:

@@ -229,3 +229,17 @@ def now_text() -> str:
 
 
 __all__ = ["PlainTextObject"]
+
+
+def triage(snapshot: Any, suggested: str | None) -> list[Block]:
+    """The triage snapshot of the incident's service (pods, error rate, latency from the policy)."""
+    lines = [f":stethoscope: *Triage of `{escape(snapshot.service)}`*", *snapshot.lines]
+    if suggested:
+        why = "; ".join(snapshot.reasons)
+        lines.append(f"Severity *{escape(suggested)}* was suggested by triage ({escape(why)}).")
+    blocks: list[Block] = list(sections("\n".join(lines)))
+    if snapshot.failures:
+        blocks.append(
+            context("Checks that could not run: " + "; ".join(escape(f) for f in snapshot.failures))
+        )
+    return blocks

@@ -118,3 +118,63 @@ def test_triage_and_auto_diagnostics_are_off_in_the_builtin_policy() -> None:
     policy = parse_policy("{}")
     assert policy.runbooks.triage.enabled is False and policy.runbooks.auto_diagnostics is False
     assert policy.kubernetes.remediation.enabled is False
+
+
+async def test_alertmanager_notification_gets_diagnostics_in_its_thread(
+    sandbox: Any, bot: Any, kube: KubeEmulator
+) -> None:
+    import aiohttp
+
+    from tests.alerts.payloads import alert, payload
+    from tests.conftest import eventually
+
+    kube.put(
+        "v1/pods",
+        pod("checkout-1", "shop", labels={"app": "checkout"}, ready=False, waiting="CrashLoopBackOff"),
+    )
+    kube.serve_logs("shop", "checkout-1", "FATAL config missing\n")
+    labels = {
+        "alertname": "CheckoutPodsFlapping",
+        "namespace": "shop",
+        "app": "checkout",
+        "pod": "checkout-1",
+    }
+    body = payload({"alertname": "CheckoutPodsFlapping"}, [alert(labels)])
+    async with aiohttp.ClientSession() as s, s.post(bot.url + "/alerts/alertmanager", json=body) as resp:
+        assert resp.status == 200
+
+    async def diagnosed() -> list[dict[str, Any]] | None:
+        roots = [m for m in sandbox.messages("#alerts") if "CheckoutPodsFlapping" in texts(m)]
+        if not roots:
+            return None
+        thread = sandbox.replies("#alerts", roots[0]["ts"])[1:]
+        return thread if any("CrashLoopBackOff" in texts(m) for m in thread) else None
+
+    thread = await eventually(diagnosed, timeout=30)
+    assert any("Runbook *Pod crash loop*" in texts(m) for m in thread)
+
+
+async def test_incident_without_severity_takes_triages_suggestion(
+    sandbox: Any,
+    bot: Any,
+    kube: KubeEmulator,
+    shared_metrics_endpoint: MetricsEndpoint,
+    shared_prometheus: PrometheusServer,
+) -> None:
+    from tests.incidents.story import Engineer, message_with
+
+    kube.put(
+        "v1/pods",
+        pod("payments-1", "shop", labels={"app": "payments"}, ready=False, waiting="ImagePullBackOff"),
+    )
+    shared_metrics_endpoint.set('triage_error_ratio{service="payments"} 0.08')
+    await shared_prometheus.async_wait_for_query("triage_error_ratio")
+    alice = Engineer(sandbox, "alice")
+
+    await alice.types("#incidents", '/incident create "Card payments failing" service=payments')
+
+    announcement = await message_with(sandbox, "#incidents", "INC-1: Card payments failing")
+    assert "Critical" in texts(announcement)
+    triage = await message_with(sandbox, "inc-1-card-payments-failing", "Triage of")
+    assert "suggested by triage" in texts(triage) and "error rate 8%" in texts(triage)
+    assert "ImagePullBackOff" in texts(triage)
