@@ -39,6 +39,12 @@ def check(path: str) -> list[str]:
             render(name, source, {**template_context(policy, sample), "update": update})
         except TemplateFailure as exc:
             problems.append(f"{path}: templates.{name}: {exc}")
+    known = {s.name for s in policy.severities}
+    for name in policy.escalation.unknown_severities(known):
+        problems.append(
+            f"{path}: escalation: severity `{name}` (in timers, reminders or statuspage) is not one of "
+            f"the policy's severities: {', '.join(sorted(known))}"
+        )
     for extra in _section_checks():
         problems += extra(policy, Path(path))
     return problems

@@ -58,3 +58,14 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["check-config", str(bad)]) == 1
     assert "templates.announcement" in capsys.readouterr().out
     assert main(["check-config", str(EXAMPLE)]) == 0
+
+
+def test_check_config_catches_unknown_severities_in_timers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "p.yml"
+    policy.write_text(
+        "escalation:\n  timers:\n    - {id: x, severities: [sev9], after: 5m, when: unresolved, level: 2}\n"
+    )
+    assert main(["check-config", str(policy)]) == 1
+    assert "severity `sev9`" in capsys.readouterr().out
