@@ -76,10 +76,11 @@ async def stop(ctx: AppContext, worker: Worker, task: asyncio.Task[None], grace:
             log.error("escalation worker task ended with %r", t.exception())
     if pending:
         log.error("escalation worker: %d task(s) did not stop within 5s", len(pending))
-    try:
-        await asyncio.wait_for(worker.pool.aclose(), timeout=5)
-    except Exception:
-        log.exception("closing the escalation worker's Redis pool failed")
+    if worker.pool is not None:  # None when stopped before the worker had connected
+        try:
+            await asyncio.wait_for(worker.pool.aclose(), timeout=5)
+        except Exception:
+            log.exception("closing the escalation worker's Redis pool failed")
     rt = ctx.extras.pop(EXTRAS_KEY, None)
     if rt is not None:
         await rt.close()
