@@ -23,6 +23,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from bot.keys import Keys
 from bot.metrics import SLACK_CALL_SECONDS, SLACK_CALLS, SLACK_PACING_WAIT, SLACK_RATELIMITED
+from bot.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,7 @@ class SlackGateway:
                 raise SlackCallError(method, error, data if isinstance(data, dict) else {}) from exc
             raise  # pragma: no cover
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise_if_cancelling()  # a cancellation that surfaced as a timeout is not retried
             SLACK_CALLS.labels(method, "connection_error").inc()
             raise _Retryable(method, type(exc).__name__) from exc
         finally:

@@ -37,7 +37,7 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from bot.gateway import FATAL_ERRORS, GatewayConfig, SlackCallError, SlackGateway
 from bot.keys import Keys
-from bot.tasks import stop_tasks
+from bot.tasks import raise_if_cancelling, stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -319,6 +319,7 @@ class Outbox:
                     last_gauge = now
                     await self._update_gauges()
             except RedisError as exc:
+                raise_if_cancelling()
                 log.warning("outbox: redis unavailable (%s); retrying", exc)
                 started = 0
                 await asyncio.sleep(1.0)
@@ -398,6 +399,7 @@ class Outbox:
         except asyncio.CancelledError:
             raise
         except Exception:
+            raise_if_cancelling()
             log.exception("outbox: unexpected error delivering thread %s; retrying later", tid)
             try:
                 await self.redis.zadd(self.ready_key, {tid: time.time() + 5.0})

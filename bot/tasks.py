@@ -8,6 +8,15 @@ import logging
 log = logging.getLogger(__name__)
 
 
+def raise_if_cancelling() -> None:
+    """Call in an ``except`` that keeps a loop alive: on Python 3.11 a cancellation that lands as
+    ``asyncio.timeout`` (used by redis-py for socket timeouts) fires arrives as TimeoutError, and a
+    loop that retries it would never stop. The task still counts the request: honour it."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
+
+
 async def stop_tasks(tasks: list[asyncio.Task[None]], what: str, rounds: int = 5) -> None:
     """Cancel and wait, bounded: a task whose cancellation is absorbed somewhere below (a client
     library retrying a timeout it made out of the cancellation) is cancelled again, and one that

@@ -34,6 +34,7 @@ from bot.alerts.models import WebhookPayload
 from bot.alerts.state import GroupState, group_id
 from bot.keys import Keys
 from bot.outbox import Op, Outbox, Rendered
+from bot.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -171,9 +172,11 @@ class AlertWorker:
             except asyncio.CancelledError:
                 raise
             except RedisError as exc:
+                raise_if_cancelling()
                 log.warning("alert worker: redis unavailable (%s); retrying", exc)
                 await asyncio.sleep(1.0)
             except Exception:
+                raise_if_cancelling()
                 log.exception("alert worker: unexpected error; restarting the loop")
                 await asyncio.sleep(1.0)
 
