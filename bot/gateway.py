@@ -141,9 +141,11 @@ class SlackGateway:
         self.config = config or GatewayConfig()
         self._gcra = redis.register_script(_GCRA)
         self._http: aiohttp.ClientSession | None = None
+        self._closed = False
         self.calls = 0  # calls made by this process (bench and tests read it)
 
     async def close(self) -> None:
+        self._closed = True
         if self._http is not None:
             await self._http.close()
             self._http = None
@@ -234,8 +236,17 @@ class SlackGateway:
     # ----------------------------------------------------------------------------------------
     async def respond(self, response_url: str, payload: dict[str, Any]) -> None:
         """Post to a slash command's or action's response_url (ephemeral by default)."""
+        timeout = aiohttp.ClientTimeout(total=self.config.timeout)
+        if self._closed:
+            # an answer still owed after shutdown began: its own short-lived session
+            async with aiohttp.ClientSession(timeout=timeout) as http:
+                await self._respond(http, response_url, payload)
+            return
         if self._http is None:
-            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.config.timeout))
+            self._http = aiohttp.ClientSession(timeout=timeout)
+        await self._respond(self._http, response_url, payload)
+
+    async def _respond(self, http: aiohttp.ClientSession, response_url: str, payload: dict[str, Any]) -> None:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(4),
             wait=self._wait,
@@ -244,7 +255,7 @@ class SlackGateway:
         ):
             with attempt:
                 try:
-                    async with self._http.post(response_url, json=payload) as resp:
+                    async with http.post(response_url, json=payload) as resp:
                         body = await resp.text()
                         if resp.status == 429:
                             SLACK_CALLS.labels("response_url", "ratelimited").inc()
