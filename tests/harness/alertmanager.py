@@ -24,7 +24,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.harness.prometheus import HarnessError, free_port
+from tests.harness.prometheus import HarnessError, free_port, wait_ready
 
 ALERTMANAGER_BINARY = os.environ.get("ALERTMANAGER_BINARY", "/usr/bin/prometheus-alertmanager")
 START_TIMEOUT = 60.0
@@ -135,19 +135,7 @@ class AlertmanagerServer:
 
     def _wait_ready(self, deadline: float) -> None:
         assert self._proc is not None
-        with httpx.Client(timeout=2.0) as client:
-            while True:
-                code = self._proc.poll()
-                if code is not None:
-                    raise HarnessError(f"alertmanager exited with {code}:\n{self.log_tail()}")
-                try:
-                    if client.get(f"{self.url}/-/ready").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise HarnessError(f"alertmanager not ready in time:\n{self.log_tail()}")
-                time.sleep(0.1)
+        wait_ready("alertmanager", self._proc, self.url, self.log_tail, deadline)
 
     def alerts(self) -> list[dict[str, Any]]:
         """Alerts Alertmanager currently holds (API v2)."""

@@ -61,6 +61,26 @@ class HarnessError(RuntimeError):
     """The harness could not bring a process up (message carries the log tail)."""
 
 
+def wait_ready(
+    name: str, proc: subprocess.Popen[bytes], url: str, log_tail: Callable[[], str], deadline: float
+) -> None:
+    """Poll ``<url>/-/ready`` (Prometheus and Alertmanager both serve it) until 200, the process
+    exits, or the deadline passes; the last two raise with the log's tail."""
+    with httpx.Client(timeout=2.0) as client:
+        while True:
+            code = proc.poll()
+            if code is not None:
+                raise HarnessError(f"{name} exited with {code}:\n{log_tail()}")
+            try:
+                if client.get(f"{url}/-/ready").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise HarnessError(f"{name} not ready in time:\n{log_tail()}")
+            time.sleep(0.1)
+
+
 def free_port() -> int:
     """A currently free TCP port on 127.0.0.1 (callers retry if it is taken before they bind)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -348,19 +368,7 @@ class PrometheusServer:
 
     def _wait_ready(self, deadline: float) -> None:
         assert self._proc is not None
-        with httpx.Client(timeout=2.0) as client:
-            while True:
-                code = self._proc.poll()
-                if code is not None:
-                    raise HarnessError(f"prometheus exited with {code}:\n{self.log_tail()}")
-                try:
-                    if client.get(f"{self.url}/-/ready").status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise HarnessError(f"prometheus not ready in time:\n{self.log_tail()}")
-                time.sleep(0.1)
+        wait_ready("prometheus", self._proc, self.url, self.log_tail, deadline)
 
     def wait_for_targets(self, *, timeout: float = DEFAULT_WAIT_TIMEOUT) -> None:
         """Block until every scrape target has been scraped at least once and the sample is queryable."""
