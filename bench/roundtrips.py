@@ -110,10 +110,10 @@ class RoundTripResult:
 
 
 async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
-    from bot.alerts import service
+    from bot.alerts import part as service
     from bot.app import build_web_app
+    from bot.config.policy import load_policy
     from bot.context import build_context
-    from bot.policy import load_policy
     from bot.settings import Settings
     from sandbox import Sandbox
 

@@ -20,12 +20,13 @@ from slack_bolt.async_app import AsyncApp
 from bot.context import AppContext, slack_client
 from bot.dispatch import run_action, run_command, run_view
 from bot.gateway import SlackCallError
+from bot.listeners import REGISTRY
 from bot.logs import add_secrets
-from commands.base import REGISTRY
 
 log = logging.getLogger(__name__)
 
 COMMAND_MODULES = [
+    "bot.incidents.buttons",
     "commands.incident",
     "commands.status",
     "commands.runbook",
@@ -33,7 +34,7 @@ COMMAND_MODULES = [
     "commands.incident_review",
 ]
 # optional parts: a module with ``async def setup(app: web.Application, ctx: AppContext) -> None``
-PARTS: list[str] = ["bot.alerts.service", "bot.review.part", "bot.escalation.part", "bot.runbooks.part"]
+PARTS: list[str] = ["bot.alerts.part", "bot.review.part", "bot.escalation.part", "bot.runbooks.part"]
 CTX_KEY: web.AppKey[AppContext] = web.AppKey("ctx", AppContext)
 BOLT_KEY: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from bot.app import build_web_app
+from bot.config.policy import PolicyError, load_policy
 from bot.context import AppContext, build_context
 from bot.logs import setup_logging
-from bot.policy import PolicyError, load_policy
 from bot.settings import Settings
 
 log = logging.getLogger("chatops")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.config.policy import PolicyError, load_policy
 from bot.core.models import Incident, StatusUpdate, utcnow
-from bot.policy import PolicyError, load_policy
+from bot.incidents.views import template_context
 from bot.templates import TemplateFailure, check_template, render
-from bot.views.incident import template_context
 
 
 def check(path: str) -> list[str]:
@@ -55,7 +55,7 @@ def _section_checks() -> list:  # type: ignore[type-arg]
     from bot.app import _import_optional
 
     checks = []
-    for name in ("bot.runbooks.config", "bot.alerts.config", "bot.escalation.config"):
+    for name in ("bot.config.runbooks", "bot.config.alerts", "bot.config.escalation"):
         module = _import_optional(name)
         if module is not None and hasattr(module, "check"):
             checks.append(module.check)

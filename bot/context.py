@@ -12,10 +12,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.config.policy import Policy
 from bot.core.store import IncidentStore
 from bot.gateway import GatewayConfig, SlackGateway
 from bot.keys import Keys
-from bot.policy import Policy
 from bot.settings import Settings
 
 

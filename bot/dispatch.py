@@ -15,17 +15,15 @@ from typing import Any
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot import audit, idempotency
-from bot.actions import ACTIONS, VIEWS, Click
+from bot import audit, blocks, idempotency
 from bot.context import AppContext
 from bot.core.state import Refused
 from bot.core.store import NotFound
 from bot.gateway import SlackCallError
+from bot.listeners import ACTIONS, REGISTRY, VIEWS, Click, Reply, Request, SlashCommand, UsageError
 from bot.metrics import ACTIONS as ACTION_METRIC
 from bot.metrics import COMMANDS
 from bot.permissions import Denied, require
-from bot.views import incident as views
-from commands.base import REGISTRY, Reply, Request, SlashCommand, UsageError
 
 log = logging.getLogger(__name__)
 Ack = Callable[..., Awaitable[Any]]
@@ -36,7 +34,7 @@ STORE_DOWN = (
 
 
 def usage_reply(cmd: SlashCommand, lines: list[str], problem: str | None) -> Reply:
-    return Reply(views.usage(cmd.name, lines, problem), text=problem or f"Usage of {cmd.name}")
+    return Reply(blocks.usage(cmd.name, lines, problem), text=problem or f"Usage of {cmd.name}")
 
 
 async def _answer(ctx: AppContext, response_url: str | None, reply: Reply) -> None:
@@ -63,21 +61,23 @@ def _detail(exc: Exception) -> str:
 
 def failure_reply(exc: Exception, what: str) -> Reply:
     if isinstance(exc, Refused):
-        return Reply(views.message(f":no_entry: {exc}"), text=str(exc))
+        return Reply(blocks.message(f":no_entry: {exc}"), text=str(exc))
     if isinstance(exc, NotFound):
         return Reply(
-            views.message(f":no_entry: {exc} — `/incident list` shows the open ones."), text=str(exc)
+            blocks.message(f":no_entry: {exc} — `/incident list` shows the open ones."), text=str(exc)
         )
     if isinstance(exc, RedisConnectionError | RedisTimeoutError):
         log.error("redis unavailable during %s: %s", what, exc, exc_info=exc)
-        return Reply(views.message(STORE_DOWN), text="state store unavailable")
+        return Reply(blocks.message(STORE_DOWN), text="state store unavailable")
     if isinstance(exc, SlackCallError):
         log.error("slack refused during %s: %s", what, exc)
-        return Reply(views.message(f":warning: Slack refused `{exc.method}`: `{exc.error}`."), text=exc.error)
+        return Reply(
+            blocks.message(f":warning: Slack refused `{exc.method}`: `{exc.error}`."), text=exc.error
+        )
     error_id = uuid.uuid4().hex[:8]
     log.exception("unexpected error %s during %s", error_id, what)
     return Reply(
-        views.message(f":boom: Something went wrong ({what}). Error id `{error_id}` is in the bot's logs."),
+        blocks.message(f":boom: Something went wrong ({what}). Error id `{error_id}` is in the bot's logs."),
         text="error",
     )
 
@@ -171,7 +171,7 @@ async def run_action(ctx: AppContext, body: dict[str, Any], ack: Ack) -> None:
                 ctx,
                 body.get("response_url"),
                 Reply(
-                    views.message(":warning: This button is not handled by this version of the bot."),
+                    blocks.message(":warning: This button is not handled by this version of the bot."),
                     text="unknown action",
                 ),
             )
@@ -234,7 +234,7 @@ async def _first_click(ctx: AppContext, body: dict[str, Any], act: dict[str, Any
                 detail="double click ignored",
             )
             await _answer(
-                ctx, body.get("response_url"), Reply(views.message(ALREADY_DONE), text="already done")
+                ctx, body.get("response_url"), Reply(blocks.message(ALREADY_DONE), text="already done")
             )
             return False
     except Exception as exc:  # Redis down: nothing was done

@@ -14,16 +14,25 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
+from bot import blocks
 from bot.core.store import normalise_id
 from bot.directory import resolve_principals
-from bot.escalation import actions  # noqa: F401  (registers the escalation buttons and modal)
+from bot.escalation import buttons as actions  # noqa: F401  (registers the escalation buttons and modal)
+from bot.escalation import views as esc_views
 from bot.escalation.engine import escalate as run_escalation
 from bot.escalation.runtime import escalation_policy
 from bot.escalation.targets import reach, select
-from bot.views import escalate as esc_views
-from bot.views import incident as views
-from commands.base import MAX_TEXT, Reply, Request, UsageError, looks_like_incident, slash_command, unquote
-from commands.resolve import incident_for, with_problems
+from bot.incidents.lookup import incident_for
+from bot.listeners import (
+    MAX_TEXT,
+    Reply,
+    Request,
+    UsageError,
+    looks_like_incident,
+    slash_command,
+    unquote,
+    with_problems,
+)
 
 escalate = slash_command("/escalate", "Escalate incidents and see who is on call", default="to")
 USAGE = [
@@ -91,7 +100,7 @@ async def to(req: Request, args: EscalateArgs) -> Reply:
     inc = await incident_for(req, args.incident_id)
     out = await run_escalation(req.ctx, inc.id, selection, actor=req.user_id, reason=args.reason)
     text = f":arrow_double_up: {inc.id} escalated to {selection.label}."
-    return with_problems(Reply(views.message(text), text="escalated"), out.problems)
+    return with_problems(Reply(blocks.message(text), text="escalated"), out.problems)
 
 
 class WhoArgs(BaseModel):

@@ -6,11 +6,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from bot import blocks
 from bot.core.store import normalise_id
-from bot.runbooks.enrichment import triage_snapshot
-from bot.views import incident as views
-from bot.workflows import incidents as flow
-from commands.base import (
+from bot.incidents import views
+from bot.incidents import workflow as flow
+from bot.incidents.lookup import incident_for
+from bot.listeners import (
     MAX_TEXT,
     Reply,
     Request,
@@ -21,8 +22,9 @@ from commands.base import (
     unquote,
     user_id_of,
     validate,
+    with_problems,
 )
-from commands.resolve import incident_for, with_problems
+from bot.runbooks.enrichment import triage_snapshot
 
 incident = slash_command("/incident", "Declare and run incidents", default=None)
 
@@ -175,7 +177,7 @@ async def resolve(req: Request, args: RefArgs) -> Reply:
     inc = await incident_for(req, args.incident_id)
     out = await flow.resolve(req.ctx, inc.id, req.user_id, args.text or None)
     return with_problems(
-        Reply(views.message(f":white_check_mark: {inc.id} resolved."), text="resolved"), out.problems
+        Reply(blocks.message(f":white_check_mark: {inc.id} resolved."), text="resolved"), out.problems
     )
 
 
@@ -190,7 +192,7 @@ async def reopen(req: Request, args: RefArgs) -> Reply:
     inc = await incident_for(req, args.incident_id)
     out = await flow.reopen(req.ctx, inc.id, req.user_id)
     return with_problems(
-        Reply(views.message(f":arrows_counterclockwise: {inc.id} reopened."), text="reopened"), out.problems
+        Reply(blocks.message(f":arrows_counterclockwise: {inc.id} reopened."), text="reopened"), out.problems
     )
 
 
@@ -227,7 +229,7 @@ async def role(req: Request, args: RoleArgs) -> Reply:
     inc = await incident_for(req, args.incident_id)
     out = await flow.assign_role(req.ctx, inc.id, req.user_id, args.role, args.user)
     return with_problems(
-        Reply(views.message(f"<@{args.user}> is now {args.role} of {inc.id}."), text="role"), out.problems
+        Reply(blocks.message(f"<@{args.user}> is now {args.role} of {inc.id}."), text="role"), out.problems
     )
 
 
@@ -248,7 +250,7 @@ def parse_note(text: str) -> RefArgs:
 async def note(req: Request, args: RefArgs) -> Reply:
     inc = await incident_for(req, args.incident_id)
     await flow.add_note(req.ctx, inc.id, req.user_id, args.text)
-    return Reply(views.message(f":memo: Note added to {inc.id}'s timeline."), text="note added")
+    return Reply(blocks.message(f":memo: Note added to {inc.id}'s timeline."), text="note added")
 
 
 class NoArgs(BaseModel):
@@ -261,7 +263,7 @@ def parse_nothing(text: str) -> NoArgs:
 
 @incident.sub("help", usage=["/incident help"], summary="This help", parse=parse_nothing, aliases=("?",))
 async def help_(req: Request, args: NoArgs) -> Reply:
-    from commands.base import REGISTRY
+    from bot.listeners import REGISTRY
 
     lines = [line for cmd in REGISTRY.values() for line in cmd.usage_lines()]
-    return Reply(views.usage("the incident bot", lines), text="help")
+    return Reply(blocks.usage("the incident bot", lines), text="help")

@@ -12,26 +12,28 @@ from datetime import date
 from pydantic import BaseModel, Field, field_validator
 
 import bot.review.metrics  # noqa: F401  (registers the /metrics hooks on incident events)
-from bot.actions import Click, action
+from bot import blocks
 from bot.core.models import utcnow
 from bot.core.store import normalise_id
 from bot.gateway import SlackCallError
-from bot.review import stats as stats_mod
-from bot.review import workflow
-from bot.review.upload import Upload, upload_files
-from bot.views import incident as incident_views
-from bot.views import review as views
-from commands.base import (
+from bot.incidents.lookup import incident_for
+from bot.listeners import (
+    Click,
     Reply,
     Request,
     UsageError,
+    action,
     looks_like_incident,
     unquote,
     user_id_of,
     validate,
+    with_problems,
 )
+from bot.review import stats as stats_mod
+from bot.review import views as views
+from bot.review import workflow
+from bot.review.upload import Upload, upload_files
 from commands.incident import RefArgs, incident, parse_ref_only
-from commands.resolve import incident_for, with_problems
 
 ACTION_TEXT_MAX = 500
 _DUE = re.compile(r"^due[:=]?(\d{4}-\d{2}-\d{2})?$", re.IGNORECASE)
@@ -233,6 +235,6 @@ async def close(req: Request, args: RefArgs) -> Reply:
     out = await workflow.close(req.ctx, inc.id, req.user_id)
     room = f" War room <#{inc.war_room.channel_id}> archived." if out.archived and inc.war_room else ""
     return with_problems(
-        Reply(incident_views.message(f":lock: {inc.id} closed.{room} Its record stays."), text="closed"),
+        Reply(blocks.message(f":lock: {inc.id} closed.{room} Its record stays."), text="closed"),
         out.problems,
     )

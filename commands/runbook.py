@@ -9,14 +9,23 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.actions import Click, action
+from bot.blocks import section
 from bot.core.store import normalise_id
+from bot.incidents.lookup import incident_for
+from bot.listeners import (
+    Click,
+    Reply,
+    Request,
+    UsageError,
+    action,
+    looks_like_incident,
+    slash_command,
+    validate,
+    with_problems,
+)
+from bot.runbooks import views as views
 from bot.runbooks import workflow
 from bot.runbooks.service import service_for
-from bot.views import runbook as views
-from bot.views.common import section
-from commands.base import Reply, Request, UsageError, looks_like_incident, slash_command, validate
-from commands.resolve import incident_for, with_problems
 from integrations.kubernetes import RemediationResult
 
 runbook = slash_command("/runbook", "Runbooks with runnable diagnostics", default="show")
@@ -71,7 +80,7 @@ async def list_(req: Request, args: NoArgs) -> Reply:
 
 @runbook.sub("help", aliases=("?",), usage=USAGE, summary="Runbook help", parse=parse_list)
 async def help_(req: Request, args: NoArgs) -> Reply:
-    from bot.views.incident import usage
+    from bot.incidents.views import usage
 
     return Reply(usage("/runbook", USAGE), text="Usage of /runbook")
 

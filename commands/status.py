@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from bot import blocks
 from bot.core.store import normalise_id
 from bot.escalation.statuspage_sync import mark_public, split_public_flag
-from bot.permissions import require
-from bot.views import incident as views
-from bot.workflows import incidents as flow
-from commands.base import (
+from bot.incidents import workflow as flow
+from bot.incidents.lookup import incident_for
+from bot.listeners import (
     MAX_TEXT,
     Reply,
     Request,
@@ -18,8 +18,9 @@ from commands.base import (
     slash_command,
     split,
     validate,
+    with_problems,
 )
-from commands.resolve import incident_for, with_problems
+from bot.permissions import require
 
 status = slash_command("/status", "Post incident status updates", default="update")
 
@@ -74,7 +75,7 @@ async def update(req: Request, args: UpdateArgs) -> Reply:
     number = out.update.number if out.update else len(out.incident.updates)
     return with_problems(
         Reply(
-            views.message(f":loudspeaker: Update #{number} posted for {inc.id} ({args.status})."),
+            blocks.message(f":loudspeaker: Update #{number} posted for {inc.id} ({args.status})."),
             text="posted",
         ),
         out.problems,

@@ -16,7 +16,8 @@ from urllib.parse import quote
 
 import httpx
 
-from integrations.pager_http import (
+from integrations.paging import PageRequest
+from integrations.vendor_http import (
     CallResult,
     Delivered,
     Failed,
@@ -25,7 +26,6 @@ from integrations.pager_http import (
     SleepFn,
     send_with_retries,
 )
-from integrations.paging import PageRequest
 
 DEFAULT_BASE_URL = "https://api.opsgenie.com"
 PRIORITIES = ("P1", "P2", "P3", "P4", "P5")

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from integrations.pager_http import (
+from integrations.paging import PageRequest
+from integrations.vendor_http import (
     CallResult,
     Delivered,
     Failed,
@@ -24,7 +25,6 @@ from integrations.pager_http import (
     SleepFn,
     send_with_retries,
 )
-from integrations.paging import PageRequest
 
 DEFAULT_BASE_URL = "https://events.pagerduty.com"
 SEVERITIES = ("critical", "error", "warning", "info")

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from integrations.pager_http import CallResult
+from integrations.vendor_http import CallResult
 
 
 @dataclass(frozen=True)

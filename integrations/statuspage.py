@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
-from integrations.pager_http import (
+from integrations.vendor_http import (
     CallResult,
     Delivered,
     Failed,

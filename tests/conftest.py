@@ -109,8 +109,8 @@ class BotProcess:
 
     async def start(self) -> None:
         from bot.app import build_web_app
+        from bot.config.policy import load_policy
         from bot.context import build_context
-        from bot.policy import load_policy
 
         settings = self.settings()
         self.ctx = build_context(settings, load_policy(settings.chatops_config))

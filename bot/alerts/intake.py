@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from bot.alerts import metrics
-from bot.alerts.config import AlertsPolicy
 from bot.alerts.models import WebhookPayload, validation_reason
+from bot.config.alerts import AlertsPolicy
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject, PlainTextObject
 
-from bot.alerts.config import AlertsPolicy
 from bot.alerts.diff import Change
 from bot.alerts.state import AlertState, GroupState
+from bot.config.alerts import AlertsPolicy
 
 ACK_ACTION = "alerts_ack"
 DECLARE_ACTION = "alerts_declare"

@@ -28,10 +28,10 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError, ResponseError, WatchError
 
 from bot.alerts import metrics, views
-from bot.alerts.config import AlertsPolicy
 from bot.alerts.diff import Change, apply_notification
 from bot.alerts.models import WebhookPayload
 from bot.alerts.state import GroupState, group_id
+from bot.config.alerts import AlertsPolicy
 from bot.keys import Keys
 from bot.outbox import Op, Outbox, Rendered
 from bot.tasks import raise_if_cancelling

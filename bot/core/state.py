@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.config.policy import Policy
 from bot.core.models import Incident, StatusUpdate, TimelineEntry, utcnow
-from bot.policy import Policy
 
 
 class Refused(Exception):

@@ -6,18 +6,18 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from bot.blocks import to_dicts
 from bot.context import AppContext
 from bot.core.models import Incident, TimelineEntry
 from bot.core.state import Change, Refused
 from bot.directory import channel_id, resolve_principals
 from bot.escalation import paging, timers
+from bot.escalation import views as views
 from bot.escalation.metrics import ESCALATIONS
 from bot.escalation.runtime import escalation_policy
 from bot.escalation.targets import Selection, reach
 from bot.gateway import SlackCallError
-from bot.views import escalate as views
-from bot.views.common import to_dicts
-from bot.workflows import incidents as flow
+from bot.incidents import workflow as flow
 
 log = logging.getLogger(__name__)
 

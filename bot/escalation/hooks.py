@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import events
+from bot.config.escalation import PagerRoute
 from bot.context import AppContext
 from bot.core.models import Incident
 from bot.escalation import paging, reminders, statuspage_sync, timers
-from bot.escalation.config import PagerRoute
 from bot.escalation.runtime import escalation_policy
 from bot.escalation.targets import level_selection, targets_of
 

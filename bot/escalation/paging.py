@@ -10,17 +10,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot.blocks import to_dicts
+from bot.config.escalation import PagerRoute
 from bot.context import AppContext
 from bot.core.models import Incident, TimelineEntry
 from bot.core.state import record
-from bot.escalation.config import PagerRoute
+from bot.escalation import views as views
 from bot.escalation.metrics import PAGES
 from bot.escalation.runtime import escalation_policy, pager_key, runtime
 from bot.gateway import SlackCallError
-from bot.views import escalate as views
-from bot.views.common import to_dicts
-from integrations.pager_http import CallResult, Failed
 from integrations.paging import PageRequest
+from integrations.vendor_http import CallResult, Failed
 
 log = logging.getLogger(__name__)
 ACTIONS = ("trigger", "acknowledge", "resolve")

@@ -13,16 +13,16 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.blocks import to_dicts
 from bot.context import AppContext
 from bot.core.models import Incident, TimelineEntry
 from bot.core.state import record
 from bot.durations import format_duration
+from bot.escalation import views as views
 from bot.escalation.metrics import REMINDERS
 from bot.escalation.runtime import escalation_policy, runtime
 from bot.gateway import SlackCallError
 from bot.templates import TemplateFailure, render
-from bot.views import escalate as views
-from bot.views.common import to_dicts
 
 log = logging.getLogger(__name__)
 

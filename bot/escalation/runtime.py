@@ -13,15 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.escalation.config import EscalationPolicy, PagerRoute
+from bot.config.escalation import EscalationPolicy, PagerRoute
 from bot.escalation.jobs import JobQueue
 from bot.escalation.store import EscalationStore
 from integrations.opsgenie import OpsgenieClient
-from integrations.pager_http import RetryPolicy
 from integrations.pagerduty import DEFAULT_BASE_URL as PD_DEFAULT_URL
 from integrations.pagerduty import PagerDutyClient
 from integrations.paging import Pager
 from integrations.statuspage import StatuspageClient
+from integrations.vendor_http import RetryPolicy
 
 if TYPE_CHECKING:
     from bot.context import AppContext

@@ -22,8 +22,8 @@ from bot.core.state import record
 from bot.escalation.metrics import PAGES
 from bot.escalation.paging import report
 from bot.escalation.runtime import escalation_policy, runtime
-from integrations.pager_http import Failed
 from integrations.statuspage import statuspage_status
+from integrations.vendor_http import Failed
 
 log = logging.getLogger(__name__)
 PUBLIC_FLAG = "--public"

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.escalation.config import EscalationPolicy, EscalationTarget, PagerRoute, slug
-from bot.oncall import upcoming_shifts, who_is_on_call
+from bot.config.escalation import EscalationPolicy, EscalationTarget, PagerRoute, slug
+from bot.config.oncall import upcoming_shifts, who_is_on_call
 
 _LEVEL = re.compile(r"^(?:l|lvl|level)?-?(\d)$")
 _LEVEL_TARGET = re.compile(r"^(?:l|lvl|level)?-?(\d)[./:-]([a-z0-9_-]+)$")

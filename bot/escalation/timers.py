@@ -13,11 +13,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.config.escalation import TimerRule
 from bot.context import AppContext
 from bot.core.models import Incident
 from bot.core.state import Refused
 from bot.durations import format_duration
-from bot.escalation.config import TimerRule
 from bot.escalation.metrics import TIMERS
 from bot.escalation.runtime import escalation_policy, runtime
 from bot.escalation.store import TimerState

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.config.policy import Policy
+from bot.config.review import DEFAULT_REVIEW_TEMPLATE
 from bot.core.models import Incident, TimelineEntry
-from bot.policy import Policy
-from bot.review.config import DEFAULT_REVIEW_TEMPLATE
+from bot.incidents.views import template_context
 from bot.review.markdown import MarkdownSafe, TemplateFailure, md_escape, md_link, render_markdown
 from bot.review.names import is_user_id, mentioned_users, slack_to_plain
 from bot.review.records import ActionItem
-from bot.views.incident import template_context
 
 PINNED = "pinned"
 

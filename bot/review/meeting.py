@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from bot.review.config import ReviewPolicy
+from bot.config.review import ReviewPolicy
 
 PRODID = "-//chatops incident bot//post-incident review//EN"
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.blocks import clip
 from bot.context import AppContext
 from bot.core import state
 from bot.core.models import TimelineEntry
 from bot.gateway import SlackCallError
 from bot.review.document import PINNED
 from bot.review.workflow import records
-from bot.views.common import clip
 
 log = logging.getLogger(__name__)
 PINNED_TEXT_MAX = 500

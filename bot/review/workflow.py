@@ -14,12 +14,12 @@ from bot.context import AppContext
 from bot.core import state
 from bot.core.models import Incident, TimelineEntry, utcnow
 from bot.gateway import SlackCallError
+from bot.incidents import workflow as flow
 from bot.review.document import people_in, render_review
 from bot.review.meeting import ics, meeting_start
 from bot.review.names import display_names
 from bot.review.records import ActionItem, Review, ReviewRecords
 from bot.review.upload import Upload, upload_files
-from bot.workflows import incidents as flow
 
 log = logging.getLogger(__name__)
 

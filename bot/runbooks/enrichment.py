@@ -14,13 +14,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.blocks import context as context_block
+from bot.config.runbooks import TriageQuery
 from bot.context import AppContext
 from bot.runbooks import workflow
-from bot.runbooks.config import TriageQuery
 from bot.runbooks.markdown import escape
 from bot.runbooks.service import service_for
 from bot.runbooks.templating import TemplateProblem, build_context, render
-from bot.views.common import context as context_block
 from integrations.failures import Failure
 from integrations.kubernetes import PodsReport
 from integrations.prometheus import InstantResult, format_value

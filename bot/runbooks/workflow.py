@@ -10,17 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import audit
+from bot.blocks import section
 from bot.context import AppContext
 from bot.core.models import TimelineEntry
 from bot.core.store import NotFound
 from bot.gateway import SlackCallError
+from bot.runbooks import views as views
 from bot.runbooks.diagnostics import DiagnosticResult
 from bot.runbooks.model import Runbook
 from bot.runbooks.service import service_for
 from bot.runbooks.slack_files import upload_file
 from bot.runbooks.templating import build_context
-from bot.views import runbook as views
-from bot.views.common import section
 from integrations.failures import Failure
 from integrations.kubernetes import DeploymentStatus, RemediationResult, RolloutHistory
 

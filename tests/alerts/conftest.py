@@ -10,8 +10,8 @@ import pytest
 import redis.asyncio as aioredis
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.alerts.config import AlertsPolicy
 from bot.alerts.worker import AlertWorker
+from bot.config.alerts import AlertsPolicy
 from bot.gateway import SlackGateway
 from bot.keys import Keys
 from bot.outbox import Outbox, OutboxConfig

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.config import AlertsPolicy, StormPolicy
+from bot.config.alerts import AlertsPolicy, StormPolicy
 from bot.outbox import OutboxConfig
 from tests.alerts import storm
 from tests.alerts.conftest import make_pipeline

@@ -12,9 +12,9 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from bot.alerts.config import AlertsPolicy
 from bot.alerts.intake import ROUTE, make_handler
 from bot.alerts.models import WebhookPayload
+from bot.config.alerts import AlertsPolicy
 from tests.alerts.payloads import host_alerts, payload
 from tests.conftest import free_port
 

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from slack_sdk.models.blocks import ActionsBlock, Block, SectionBlock
 
 from bot.alerts import views
-from bot.alerts.config import AlertsPolicy
 from bot.alerts.diff import apply_notification
 from bot.alerts.models import WebhookPayload, validation_reason
+from bot.config.alerts import AlertsPolicy
 from bot.outbox import lines_blocks
 from tests.alerts.payloads import T0, alert, host_alerts, payload
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.alerts.config import AlertsPolicy
 from bot.alerts.models import WebhookPayload
+from bot.config.alerts import AlertsPolicy
 from bot.outbox import Op
 from tests.alerts.conftest import Pipeline, make_pipeline
 from tests.alerts.payloads import host_alerts, payload

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.workflows.channels import is_valid_channel_name, war_room_name
+from bot.incidents.channels import is_valid_channel_name, war_room_name
 
 
 def test_plain_title() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from commands.base import UsageError
+from bot.listeners import UsageError
 from commands.incident import incident, parse_create, parse_list, parse_note, parse_ref_only, parse_role
 from commands.status import parse_update, status
 

@@ -7,11 +7,11 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
+from bot.config.policy import Policy
 from bot.core import state
 from bot.core.models import Incident, TimelineEntry
 from bot.core.store import IncidentStore, NotFound
 from bot.keys import Keys
-from bot.policy import Policy
 from tests.conftest import REDIS_URL
 
 POLICY = Policy()

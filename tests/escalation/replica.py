@@ -13,9 +13,9 @@ import sys
 from aiohttp import web
 
 from bot.app import build_web_app
+from bot.config.policy import load_policy
 from bot.context import build_context
 from bot.gateway import GatewayConfig
-from bot.policy import load_policy
 from bot.settings import Settings
 
 

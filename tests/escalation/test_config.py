@@ -6,7 +6,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from bot.escalation.config import EscalationPolicy
+from bot.config.escalation import EscalationPolicy
 
 
 def parse(text: str) -> EscalationPolicy:
@@ -123,7 +123,7 @@ def test_dump_round_trips() -> None:
 def test_the_example_policy_escalation_section_is_valid() -> None:
     from pathlib import Path
 
-    from bot.policy import load_policy
+    from bot.config.policy import load_policy
 
     example = Path(__file__).resolve().parents[2] / "config" / "policy.example.yml"
     esc = load_policy(str(example)).escalation

@@ -88,7 +88,7 @@ async def second_bot(sandbox: Any, bot: BotProcess, tmp_path: Path) -> AsyncIter
 async def test_every_escalation_fires_exactly_once_across_two_processes(
     sandbox: Any, bot: BotProcess, second_bot: subprocess.Popen[bytes], redis_client: Any
 ) -> None:
-    from bot.workflows import incidents as flow
+    from bot.incidents import workflow as flow
 
     sandbox.set_faults(rate_limits=False)
     bot.ctx.gateway.config.pacing = False

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.oncall import Layer, Override, Restriction, Rotation, upcoming_shifts, who_is_on_call
+from bot.config.oncall import Layer, Override, Restriction, Rotation, upcoming_shifts, who_is_on_call
 
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -26,7 +26,7 @@ def bot_policy() -> str:
 
 
 async def declare(bot: Any, severity: str = "critical") -> Any:
-    from bot.workflows import incidents as flow
+    from bot.incidents import workflow as flow
 
     return (await flow.declare(bot.ctx, user=ALICE, severity=severity, title="Search is slow")).incident
 
@@ -47,7 +47,7 @@ async def test_a_quiet_incident_nudges_its_commander(sandbox, bot) -> None:
 
 
 async def test_an_update_moves_the_reminder(sandbox, bot) -> None:
-    from bot.workflows import incidents as flow
+    from bot.incidents import workflow as flow
 
     inc = await declare(bot, severity="high")  # cadence 30 min: nothing fires during the test
     first = await bot.ctx.redis.get(runtime(bot.ctx).store.key(inc.id, "remind"))
@@ -61,7 +61,7 @@ async def test_an_update_moves_the_reminder(sandbox, bot) -> None:
 
 
 async def test_no_reminder_for_a_resolved_incident(sandbox, bot) -> None:
-    from bot.workflows import incidents as flow
+    from bot.incidents import workflow as flow
 
     inc = await declare(bot, severity="high")
     token = await bot.ctx.redis.get(runtime(bot.ctx).store.key(inc.id, "remind"))
@@ -89,7 +89,7 @@ async def test_post_update_opens_a_prefilled_modal_that_posts_the_update(sandbox
 
 
 async def test_the_modal_explains_a_refused_update(sandbox, bot) -> None:
-    from bot.workflows import incidents as flow
+    from bot.incidents import workflow as flow
 
     inc = await declare(bot)
     room = inc.war_room.channel_id

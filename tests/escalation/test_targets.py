@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from bot.escalation.config import EscalationPolicy
+from bot.config.escalation import EscalationPolicy
 from bot.escalation.targets import reach, select
 from commands.escalate import parse_escalate
 from tests.escalation.policies import ALICE, BOB, DAVE, ERIN, LEVELS

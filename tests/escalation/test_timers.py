@@ -35,7 +35,7 @@ def bot_policy() -> str:
 
 
 async def declare(bot: Any, severity: str = "critical", title: str = "Checkout down") -> str:
-    from bot.workflows import incidents as flow
+    from bot.incidents import workflow as flow
 
     out = await flow.declare(
         bot.ctx, user=ALICE, severity=severity, title=title, origin_channel="C0INCIDENTS"
@@ -78,7 +78,7 @@ async def test_timers_fire_in_order_and_reach_their_targets(sandbox, bot) -> Non
 
 
 async def test_acknowledge_cancels_the_unacknowledged_timer(sandbox, bot) -> None:
-    from bot.workflows import incidents as flow
+    from bot.incidents import workflow as flow
 
     inc_id = await declare(bot)
     await flow.acknowledge(bot.ctx, inc_id, BOB)
@@ -89,7 +89,7 @@ async def test_acknowledge_cancels_the_unacknowledged_timer(sandbox, bot) -> Non
 
 
 async def test_resolve_cancels_every_timer(sandbox, bot) -> None:
-    from bot.workflows import incidents as flow
+    from bot.incidents import workflow as flow
 
     inc_id = await declare(bot)
     witness = await declare(bot, title="Witness")
@@ -124,7 +124,7 @@ async def test_timers_survive_a_restart_of_the_bot(sandbox, bot, redis_client) -
 
 
 async def test_reopen_starts_a_new_generation(sandbox, bot) -> None:
-    from bot.workflows import incidents as flow
+    from bot.incidents import workflow as flow
 
     inc_id = await declare(bot, severity="high")
     await flow.resolve(bot.ctx, inc_id, ALICE, "looked fine")

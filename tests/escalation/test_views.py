@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.config.escalation import EscalationLevel, EscalationPolicy, EscalationTarget
+from bot.config.policy import Policy
 from bot.core.models import Incident, WarRoom
-from bot.escalation.config import EscalationLevel, EscalationPolicy, EscalationTarget
-from bot.policy import Policy
-from bot.views import escalate as views
+from bot.escalation import views as views
 
 
 def incident(title: str = "API gateway down") -> Incident:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.workflows.channels import is_valid_channel_name
+from bot.incidents.channels import is_valid_channel_name
 from tests.conftest import eventually
 from tests.incidents.story import Engineer, buttons, channel_named, message_with, texts
 

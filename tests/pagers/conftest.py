@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from integrations.pager_http import RetryPolicy
+from integrations.vendor_http import RetryPolicy
 from tests.pagers.vendor_server import SleepRecorder, VendorServer
 
 

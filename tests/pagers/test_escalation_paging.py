@@ -51,7 +51,7 @@ def bot_policy(vendor: VendorServer, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 async def declare(bot: Any, severity: str = "critical") -> Any:
-    from bot.workflows import incidents as flow
+    from bot.incidents import workflow as flow
 
     out = await flow.declare(
         bot.ctx, user=ALICE, severity=severity, title="Payments failing", service="payments"
@@ -150,7 +150,7 @@ async def _paged_count(bot: Any, inc_id: str, n: int) -> list[tuple[str, str]] |
 
 
 async def test_reopen_pages_again_and_the_next_resolution_resolves_again(sandbox, bot, vendor) -> None:
-    from bot.workflows import incidents as flow
+    from bot.incidents import workflow as flow
 
     inc = await declare(bot)
     await eventually(lambda: _async(vendor.pd_alerts.get(inc.id)))

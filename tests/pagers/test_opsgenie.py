@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from integrations.opsgenie import OpsgenieClient, opsgenie_priority, opsgenie_responders
-from integrations.pager_http import Delivered, Failed, FailureKind, RetryPolicy
 from integrations.paging import PageRequest
+from integrations.vendor_http import Delivered, Failed, FailureKind, RetryPolicy
 from tests.pagers.vendor_server import Scripted, SleepRecorder, VendorServer
 
 

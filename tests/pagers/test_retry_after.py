@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import email.utils
 
-from integrations.pager_http import parse_retry_after
+from integrations.vendor_http import parse_retry_after
 
 
 def test_delta_seconds() -> None:

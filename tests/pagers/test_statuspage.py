@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.pager_http import Delivered, Failed, FailureKind, RetryPolicy
 from integrations.statuspage import StatuspageClient, component_status, impact_for, statuspage_status
+from integrations.vendor_http import Delivered, Failed, FailureKind, RetryPolicy
 from tests.pagers.vendor_server import Scripted, SleepRecorder, VendorServer
 
 

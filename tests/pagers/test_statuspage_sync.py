@@ -31,7 +31,7 @@ def bot_policy(vendor: VendorServer, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 async def declare(bot: Any, severity: str, service: str | None = None) -> Any:
-    from bot.workflows import incidents as flow
+    from bot.incidents import workflow as flow
 
     out = await flow.declare(
         bot.ctx, user=ALICE, severity=severity, title="Card payments failing", service=service

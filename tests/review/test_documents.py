@@ -7,16 +7,16 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from bot.blocks import MAX_BLOCKS, SECTION_TEXT_MAX
+from bot.config.policy import Policy, PolicyError, parse_policy
+from bot.config.review import ReviewPolicy
 from bot.core.models import Incident, TimelineEntry
-from bot.policy import Policy, PolicyError, parse_policy
-from bot.review.config import ReviewPolicy
+from bot.listeners import UsageError
 from bot.review.document import render_review
 from bot.review.markdown import check_template, md_escape
 from bot.review.meeting import ics, meeting_start
 from bot.review.names import slack_to_plain
-from bot.views.common import MAX_BLOCKS, SECTION_TEXT_MAX
-from bot.views.review import timeline_pages
-from commands.base import UsageError
+from bot.review.views import timeline_pages
 from commands.incident_review import parse_action
 
 T0 = datetime(2030, 3, 4, 5, 6, 7, tzinfo=UTC)

@@ -113,7 +113,7 @@ async def test_triage_snapshot_suggests_a_severity(
 
 
 def test_triage_and_auto_diagnostics_are_off_in_the_builtin_policy() -> None:
-    from bot.policy import parse_policy
+    from bot.config.policy import parse_policy
 
     policy = parse_policy("{}")
     assert policy.runbooks.triage.enabled is False and policy.runbooks.auto_diagnostics is False

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from bot.app import load_commands
+from bot.blocks import to_dicts
+from bot.config.policy import Policy
 from bot.core.models import Incident, StatusUpdate, TimelineEntry
-from bot.policy import Policy
-from bot.views import incident as views
-from bot.views.common import to_dicts
-from commands.base import REGISTRY, UsageError
+from bot.incidents import views
+from bot.listeners import REGISTRY, UsageError
 
 load_commands()
 

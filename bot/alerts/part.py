@@ -41,7 +41,7 @@ class AlertsRuntime:
 
 
 def build_runtime(ctx: AppContext) -> AlertsRuntime:
-    from bot.alerts import actions  # registers the buttons
+    from bot.alerts import buttons as actions  # registers the buttons
 
     outbox = Outbox(ctx.redis, ctx.keys, ctx.gateway)
     enrichments: set[asyncio.Task[None]] = set()

@@ -14,11 +14,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.alerts.config import AlertsPolicy
+from bot.config.alerts import AlertsPolicy
+from bot.config.escalation import EscalationPolicy
+from bot.config.review import ReviewPolicy
+from bot.config.runbooks import KubernetesPolicy, PrometheusPolicy, RunbooksPolicy
 from bot.durations import Duration
-from bot.escalation.config import EscalationPolicy
-from bot.review.config import ReviewPolicy
-from bot.runbooks.config import KubernetesPolicy, PrometheusPolicy, RunbooksPolicy
 
 
 class Section(BaseModel):

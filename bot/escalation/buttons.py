@@ -7,22 +7,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.actions import Click, action, view_submission
+from bot import blocks
+from bot.blocks import to_dicts
+from bot.config.policy import Policy
 from bot.context import AppContext
 from bot.core.models import Incident, TimelineEntry
 from bot.core.state import Refused, record
 from bot.escalation import paging, reminders
+from bot.escalation import views as views
 from bot.escalation.engine import escalate
 from bot.escalation.runtime import escalation_policy
 from bot.escalation.targets import select
 from bot.gateway import SlackCallError
-from bot.policy import Policy
-from bot.views import escalate as views
-from bot.views import incident as incident_views
-from bot.views.common import to_dicts
-from bot.workflows import incidents as flow
-from commands.base import Reply
-from commands.resolve import with_problems
+from bot.incidents import views as incident_views
+from bot.incidents import workflow as flow
+from bot.listeners import Click, Reply, action, view_submission, with_problems
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ async def escalate_from_menu(click: Click) -> Reply:
         click.ctx, incident_id, selection, actor=click.user_id, reason="from the Escalate menu"
     )
     text = f":arrow_double_up: {out.incident.id} escalated to {selection.label}."
-    return with_problems(Reply(incident_views.message(text), text="escalated"), out.problems)
+    return with_problems(Reply(blocks.message(text), text="escalated"), out.problems)
 
 
 @action(views.DM_ACK, permission="update")
@@ -83,7 +82,7 @@ async def acknowledge_escalation(click: Click) -> Reply:
         await flow.invite(ctx, inc.war_room.channel_id, [click.user_id], flow.Outcome(inc, problems))
     room = f" Join the war room: <#{inc.war_room.channel_id}>." if inc.war_room else ""
     text = f":white_check_mark: You acknowledged the escalation on {inc.id}.{room}"
-    return with_problems(Reply(incident_views.message(text), text="acknowledged"), problems)
+    return with_problems(Reply(blocks.message(text), text="acknowledged"), problems)
 
 
 @action(views.REMINDER_UPDATE, permission="update")
@@ -115,7 +114,7 @@ async def snooze_reminder(click: Click) -> Reply:
                 "chat.update",
                 channel=click.channel_id,
                 ts=click.message_ts,
-                blocks=to_dicts(incident_views.message(note)),
+                blocks=to_dicts(blocks.message(note)),
                 text=f"{inc.id}: reminder snoozed",
             )
         except SlackCallError as exc:
@@ -124,7 +123,7 @@ async def snooze_reminder(click: Click) -> Reply:
     when = f"{minutes} min" if minutes else f"{int(period.total_seconds())} s"
     return with_problems(
         Reply(
-            incident_views.message(f":zzz: Snoozed: the next reminder for {inc.id} comes in {when}."),
+            blocks.message(f":zzz: Snoozed: the next reminder for {inc.id} comes in {when}."),
             text="snoozed",
         ),
         problems,

@@ -1,13 +1,11 @@
-"""Finding the incident a command is about, and attaching Slack problems to a reply."""
+"""Finding the incident a command is about."""
 
 from __future__ import annotations
 
 from bot.core.models import Incident
 from bot.core.state import Refused
 from bot.core.store import NotFound
-from bot.templates import escape
-from bot.views.common import context
-from commands.base import Reply, Request, UsageError
+from bot.listeners import Request, UsageError
 
 
 async def incident_for(req: Request, given: str | None) -> Incident:
@@ -19,12 +17,3 @@ async def incident_for(req: Request, given: str | None) -> Incident:
         return await req.ctx.store.get(incident_id)
     except NotFound as exc:
         raise Refused(f"{incident_id} does not exist. `/incident list` shows the open ones.") from exc
-
-
-def with_problems(reply: Reply, problems: list[str]) -> Reply:
-    if problems:
-        text = ":warning: Done, but some Slack steps failed (state is saved):\n" + "\n".join(
-            f"• {escape(p)}" for p in problems[:10]
-        )
-        reply.blocks.append(context(text))
-    return reply

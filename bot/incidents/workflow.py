@@ -9,15 +9,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from bot import events
+from bot import blocks, events
+from bot.blocks import to_dicts
 from bot.context import AppContext
 from bot.core import state
 from bot.core.models import Incident, MessageRef, StatusUpdate, TimelineEntry, WarRoom
 from bot.directory import channel_id, resolve_principals
 from bot.gateway import SlackCallError
-from bot.views import incident as views
-from bot.views.common import to_dicts
-from bot.workflows.channels import war_room_name
+from bot.incidents import views
+from bot.incidents.channels import war_room_name
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ async def reopen(ctx: AppContext, incident_id: str, user: str) -> Outcome:
     await post_to_incident(
         ctx,
         inc,
-        views.message(f":arrows_counterclockwise: {inc.id} reopened by <@{user}>"),
+        blocks.message(f":arrows_counterclockwise: {inc.id} reopened by <@{user}>"),
         f"{inc.id} reopened",
         out,
     )
@@ -316,7 +316,7 @@ async def assign_role(ctx: AppContext, incident_id: str, user: str, role: str, a
     await post_to_incident(
         ctx,
         inc,
-        views.message(f":busts_in_silhouette: <@{assignee}> is now {label.label if label else role}"),
+        blocks.message(f":busts_in_silhouette: <@{assignee}> is now {label.label if label else role}"),
         f"{inc.id}: role assigned",
         out,
     )

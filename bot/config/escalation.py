@@ -18,8 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.config.oncall import Rotation
 from bot.escalation.durations import Duration
-from bot.oncall import Rotation
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")

@@ -19,11 +19,11 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.blocks import clip, context, header, limit_blocks, section
 from bot.runbooks.diagnostics import DiagnosticResult
 from bot.runbooks.loader import RunbookLibrary
 from bot.runbooks.markdown import Part, chunk_parts, escape, markdown_to_parts, paginate
 from bot.runbooks.model import Runbook
-from bot.views.common import clip, context, header, limit_blocks, section
 
 RUN = "runbook_run"
 REMEDIATE = "runbook_remediate"

@@ -16,12 +16,12 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.blocks import clip, context, header, limit_blocks, section
+from bot.config.escalation import EscalationPolicy
+from bot.config.policy import Policy
 from bot.core.models import Incident
 from bot.durations import format_duration
-from bot.escalation.config import EscalationPolicy
-from bot.policy import Policy
 from bot.templates import escape, user_link
-from bot.views.common import clip, context, header, limit_blocks, section
 
 ESCALATE_SELECT = "escalation_select"
 DM_ACK = "escalation_dm_ack"

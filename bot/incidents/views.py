@@ -15,11 +15,11 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
 )
 
+from bot.blocks import clip, context, fields, header, limit_blocks, section, sections
+from bot.config.policy import Policy
 from bot.core.models import Incident, StatusUpdate, TimelineEntry
 from bot.durations import format_duration
-from bot.policy import Policy
 from bot.templates import TemplateFailure, escape, render, slack_date, user_link
-from bot.views.common import clip, context, defang, fields, header, limit_blocks, section, sections
 
 ACK = "incident_ack"
 RESOLVE = "incident_resolve"
@@ -60,7 +60,7 @@ def template_context(policy: Policy, inc: Incident) -> dict[str, Any]:
 
 
 def _templated(policy: Policy, name: str, inc: Incident, extra: dict[str, Any] | None = None) -> str:
-    from bot.policy import TemplatesPolicy
+    from bot.config.policy import TemplatesPolicy
 
     ctx = {**template_context(policy, inc), **(extra or {})}
     source = getattr(policy.templates, name)
@@ -209,19 +209,6 @@ def created_reply(inc: Incident, announcement_link: str | None) -> list[Block]:
     if where:
         text += "\n" + " · ".join(where)
     return [section(text)]
-
-
-def message(text: str) -> list[Block]:
-    return [section(defang(text))]
-
-
-def usage(command: str, usage_lines: list[str], problem: str | None = None) -> list[Block]:
-    body = "\n".join(f"`{u}`" for u in usage_lines)
-    blocks: list[Block] = []
-    if problem:
-        blocks.append(section(f":warning: {defang(problem)}"))
-    blocks.append(section(f"*Usage of {command}*\n{body}"))
-    return blocks
 
 
 def now_text() -> str:

@@ -1,7 +1,7 @@
 """The ``review`` section of the policy: timeline pins, the post-incident review template, the
 review meeting, stats and closing. Every key has a default, so the section may be left out.
 
-No import of ``bot.policy`` here: the policy imports this module.
+No import of ``bot.config.policy`` here: the policy imports this module.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from slack_sdk.models.blocks import Block
 
+from bot.blocks import context
 from bot.context import AppContext
+from bot.templates import escape
 
 M = TypeVar("M", bound=BaseModel)
 INCIDENT_ID = re.compile(r"^(?:#?inc-)?#?\d{1,9}$", re.IGNORECASE)
@@ -176,3 +178,63 @@ def slash_command(name: str, summary: str, default: str | None = None) -> SlashC
     if name not in REGISTRY:
         REGISTRY[name] = SlashCommand(name, summary, default=default)
     return REGISTRY[name]
+
+
+def with_problems(reply: Reply, problems: list[str]) -> Reply:
+    if problems:
+        text = ":warning: Done, but some Slack steps failed (state is saved):\n" + "\n".join(
+            f"• {escape(p)}" for p in problems[:10]
+        )
+        reply.blocks.append(context(text))
+    return reply
+
+
+# --------------------------------------------------------------------------------------------
+# buttons and modals: one registry each, the same checks as commands, the clicker is the actor
+
+
+@dataclass
+class Click:
+    ctx: AppContext
+    user_id: str
+    action_id: str
+    value: str
+    channel_id: str | None
+    message_ts: str | None
+    body: dict[str, Any]
+    selected: str | None = None
+
+
+ActionHandler = Callable[[Click], Awaitable[Reply | None]]
+
+
+@dataclass
+class Action:
+    action_id: str
+    handle: ActionHandler
+    permission: str | None
+
+
+ACTIONS: dict[str, Action] = {}
+
+
+def action(action_id: str, permission: str | None = None) -> Callable[[ActionHandler], ActionHandler]:
+    def register(fn: ActionHandler) -> ActionHandler:
+        ACTIONS[action_id] = Action(action_id, fn, permission)
+        return fn
+
+    return register
+
+
+ViewHandler = Callable[[AppContext, str, dict[str, Any], dict[str, Any]], Awaitable[dict[str, Any] | None]]
+VIEWS: dict[str, ViewHandler] = {}
+
+
+def view_submission(callback_id: str) -> Callable[[ViewHandler], ViewHandler]:
+    """Register a modal's submit handler: (ctx, user, values, body) -> errors dict or None."""
+
+    def register(fn: ViewHandler) -> ViewHandler:
+        VIEWS[callback_id] = fn
+        return fn
+
+    return register

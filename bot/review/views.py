@@ -7,14 +7,14 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, ButtonElement
 
+from bot.blocks import MAX_BLOCKS, context, fields, header, section, sections
+from bot.config.policy import Policy
 from bot.core.models import Incident, TimelineEntry
 from bot.durations import format_duration
-from bot.policy import Policy
+from bot.incidents.views import incident_button
 from bot.review.records import ActionItem, Review
 from bot.review.stats import Stats
 from bot.templates import escape, slack_date, user_link
-from bot.views.common import MAX_BLOCKS, context, fields, header, section, sections
-from bot.views.incident import incident_button
 
 CREATE_REVIEW = "review_create"
 MAX_PAGES = 5  # a response_url takes five messages

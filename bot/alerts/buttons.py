@@ -1,6 +1,6 @@
 """Buttons on alert posts (Acknowledge, Declare incident, Runbook) and automatic incident declaration.
 
-Registered in bot/actions.py's registry, so they get the same permission checks as every click
+Registered in bot/incidents/buttons.py's registry, so they get the same permission checks as every click
 (the clicker is the actor)."""
 
 from __future__ import annotations
@@ -10,16 +10,15 @@ from datetime import UTC, datetime
 
 from redis.exceptions import WatchError
 
-from bot.actions import Click, action
+from bot import blocks
 from bot.alerts import views as alert_views
 from bot.alerts.state import GroupState
 from bot.alerts.worker import EPISODE_TTL, AlertWorker
 from bot.context import AppContext
 from bot.core.models import TimelineEntry
 from bot.core.state import Refused, record
-from bot.views import incident as views
-from bot.workflows import incidents as flow
-from commands.base import Reply
+from bot.incidents import workflow as flow
+from bot.listeners import Click, Reply, action
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +67,13 @@ async def acknowledge(click: Click) -> Reply:
     state, changed = await _update_group(worker, click.value, ack)
     if not changed:
         return Reply(
-            views.message(f"Already acknowledged by <@{state.acked_by}>."), text="already acknowledged"
+            blocks.message(f"Already acknowledged by <@{state.acked_by}>."), text="already acknowledged"
         )
     await worker.push_event(
         state, f":eyes: Acknowledged by <@{click.user_id}>.", f"ack:{state.gid}:{state.episode}"
     )
     return Reply(
-        views.message(f":eyes: You acknowledged *{alert_views.group_title(state)}*."), text="acknowledged"
+        blocks.message(f":eyes: You acknowledged *{alert_views.group_title(state)}*."), text="acknowledged"
     )
 
 
@@ -155,16 +154,16 @@ async def declare_for_group(
 async def declare(click: Click) -> Reply:
     inc_id, created = await declare_for_group(click.ctx, click.value, click.user_id)
     if not created:
-        return Reply(views.message(f"This alert group already has incident *{inc_id}*."), text=inc_id)
+        return Reply(blocks.message(f"This alert group already has incident *{inc_id}*."), text=inc_id)
     return Reply(
-        views.message(f":rotating_light: You declared *{inc_id}* for this alert group."), text=inc_id
+        blocks.message(f":rotating_light: You declared *{inc_id}* for this alert group."), text=inc_id
     )
 
 
 @action(alert_views.RUNBOOK_ACTION)
 async def runbook(click: Click) -> Reply:
     name = click.value.replace("`", "")
-    return Reply(views.message(f"Runbook for this alert: `/runbook {name}`"), text="runbook")
+    return Reply(blocks.message(f"Runbook for this alert: `/runbook {name}`"), text="runbook")
 
 
 @action(alert_views.RUNBOOK_LINK_ACTION)

@@ -77,3 +77,16 @@ def limit_blocks(blocks: list[Block]) -> list[Block]:
 
 def to_dicts(blocks: Sequence[Block]) -> list[dict]:
     return [b.to_dict() for b in blocks]
+
+
+def message(text: str) -> list[Block]:
+    return [section(defang(text))]
+
+
+def usage(command: str, usage_lines: list[str], problem: str | None = None) -> list[Block]:
+    body = "\n".join(f"`{u}`" for u in usage_lines)
+    blocks: list[Block] = []
+    if problem:
+        blocks.append(section(f":warning: {defang(problem)}"))
+    blocks.append(section(f"*Usage of {command}*\n{body}"))
+    return blocks
