@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.config.oncall import Rotation
-from bot.escalation.durations import Duration
+from bot.durations import Duration
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
