@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
@@ -21,6 +22,18 @@ MAX_BLOCKS = 50
 MESSAGE_TEXT_MAX = 40_000
 
 
+def escape(value: Any) -> str:
+    """Escape Slack's control characters (``&``, ``<``, ``>``) so text can never form a broadcast
+    (``<!channel>``), a link or a mention; None is the empty text. The one escape in the bot."""
+    text = "" if value is None else str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    """The inverse of :func:`escape` (and of Slack's own encoding of message text)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def defang(text: str) -> str:
     """Neutralise Slack broadcasts (<!channel>, <!here>, <!everyone>, <!subteam^…>) in text that
     otherwise keeps its mrkdwn and user links (refusals and usage answers quote user input)."""
@@ -28,7 +41,8 @@ def defang(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most ``limit`` characters; a cut text ends in an ellipsis."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
 def header(text: str) -> HeaderBlock:

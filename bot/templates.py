@@ -7,23 +7,20 @@ template (it is data, never source). Filters that build Slack links mark their o
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from bot.blocks import escape as escape  # re-exported: templates escape with the one escape
+
 log = logging.getLogger(__name__)
 
 
 class SlackSafe(str):
     """Text already fit for mrkdwn: not escaped again."""
-
-
-def escape(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _finalize(value: Any) -> Any:
@@ -51,7 +48,7 @@ def slack_date(value: datetime | None, fmt: str = "{date_short_pretty} {time}") 
     if value is None:
         return SlackSafe("—")
     ts = int(value.timestamp())
-    fallback = value.strftime("%Y-%m-%d %H:%M UTC")
+    fallback = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return SlackSafe(f"<!date^{ts}^{fmt}|{fallback}>")
 
 

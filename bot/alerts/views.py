@@ -17,7 +17,11 @@ from slack_sdk.models.blocks.basic_components import MarkdownTextObject, PlainTe
 
 from bot.alerts.diff import Change
 from bot.alerts.state import AlertState, GroupState
+from bot.blocks import clip as _clip
+from bot.blocks import escape
 from bot.config.alerts import AlertsPolicy
+from bot.durations import format_duration
+from bot.templates import slack_date
 
 ACK_ACTION = "alerts_ack"
 DECLARE_ACTION = "alerts_declare"
@@ -39,34 +43,8 @@ _SEVERITY_EMOJI = {
 }
 
 
-def escape(text: str) -> str:
-    """Escape Slack's control characters so label text can never form `<!channel>`, links or mentions."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
-
-
-def slack_date(when: datetime) -> str:
-    epoch = int(when.timestamp())
-    fallback = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{epoch}^{{date_short_pretty}} {{time}}|{fallback}>"
-
-
 def duration(start: datetime, end: datetime) -> str:
-    seconds = max(0, int((end - start).total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{days}d"] if days else []
-    if hours:
-        parts.append(f"{hours}h")
-    if minutes:
-        parts.append(f"{minutes}m")
-    if secs and not days:
-        parts.append(f"{secs}s")
-    return " ".join(parts) or "0s"
+    return format_duration(end - start)
 
 
 def runbook_for(state: GroupState, policy: AlertsPolicy) -> str | None:

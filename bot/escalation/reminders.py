@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.blocks import to_dicts
+from bot.blocks import to_dicts, unescape
 from bot.context import AppContext
 from bot.core.models import Incident, TimelineEntry
 from bot.core.state import record
@@ -129,7 +129,7 @@ def prefill(ctx: AppContext, inc: Incident) -> str:
         log.error("%s: %s; the modal opens empty", inc.id, exc)
         return ""
     # render() escapes for mrkdwn; a text box wants the raw text back (the update escapes it again)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return unescape(text)
 
 
 async def reminder_job(wctx: dict[str, Any], incident_id: str, token: str) -> str:

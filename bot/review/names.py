@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Iterable
 
+from bot.blocks import unescape
 from bot.context import AppContext
 from bot.gateway import SlackCallError
 
@@ -73,4 +74,4 @@ def slack_to_plain(text: str, names: dict[str, str]) -> str:
     text = _SUBTEAM.sub(lambda m: m.group(2) or "@" + m.group(1), text)
     text = _DATE.sub(lambda m: m.group(1), text)
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return unescape(text)

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.blocks import escape
+
 SECTION_TEXT_LIMIT = 3000  # Slack: section text
 MESSAGE_BLOCK_LIMIT = 50  # Slack: blocks per message
 
@@ -34,10 +36,6 @@ _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITALIC_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _BARE_URL = re.compile(r"(?<![<|\w])(https?://[^\s<>()]+[^\s<>().,;:!?'\"])")
-
-
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _safe_url(url: str) -> str:
