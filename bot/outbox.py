@@ -35,8 +35,9 @@ from redis.exceptions import RedisError
 from slack_sdk.models.blocks import Block, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
-from bot.gateway import FATAL_ERRORS, GatewayConfig, SlackCallError, SlackGateway
 from bot.keys import Keys
+from bot.slack.errors import SlackCallError
+from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.tasks import raise_if_cancelling, stop_tasks
 
 log = logging.getLogger(__name__)
@@ -464,7 +465,7 @@ class Outbox:
         try:
             return await self.channel_id(meta["channel"])
         except SlackCallError as exc:
-            if exc.error in FATAL_ERRORS:
+            if not exc.transient:
                 await self._dead(tid, f"channel {meta['channel']}: {exc.error}")
                 raise _Defer(3600, exc.error) from exc
             raise self._defer_for(exc, meta) from exc
@@ -483,9 +484,7 @@ class Outbox:
     def _defer_for(self, exc: SlackCallError, meta: dict[str, str]) -> _Defer:
         if exc.error == "ratelimited":
             OUTBOX_RATELIMITED.inc()
-            cause = exc.__cause__
-            retry_after = float(getattr(cause, "retry_after", None) or 1.0)
-            return _Defer(retry_after, "ratelimited")
+            return _Defer(exc.retry_after if exc.retry_after is not None else 1.0, "ratelimited")
         fails = int(meta.get("fails", 0)) + 1
         backoff = min(self.config.max_backoff_seconds, 0.5 * 2 ** min(fails, 10))
         return _Defer(backoff * (0.5 + random.random() / 2), exc.error)
@@ -527,7 +526,7 @@ class Outbox:
             if exc.error == "not_in_channel" and method == "chat.postMessage":
                 await self._join(kwargs["channel"])
                 raise _Defer(0.0, "joined channel") from exc
-            if exc.error in FATAL_ERRORS:
+            if not exc.transient:
                 raise
             if exc.error != "ratelimited":
                 await self._note_failure(tid)
@@ -670,7 +669,7 @@ class Outbox:
         try:
             ts = await self._lookup(channel, marker, meta.get("root_ts") if kind == "reply" else None, since)
         except SlackCallError as exc:
-            if exc.error in FATAL_ERRORS:
+            if not exc.transient:
                 raise
             raise self._defer_for(exc, meta) from exc
         if ts is None:
