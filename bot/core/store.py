@@ -1,5 +1,5 @@
 """Incidents in Redis. One JSON document and one timeline list per incident, both under the
-incident's hash tag, changed together in one MULTI guarded by WATCH so concurrent changes from any
+incident's hash tag, changed together in one MULTI guarded by WATCH (bot/core/optimistic.py) so concurrent changes from any
 number of replicas serialise (two simultaneous acknowledgements give exactly one)."""
 
 from __future__ import annotations
@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
+from redis.asyncio.client import Pipeline
 
 from bot.core.models import Incident, TimelineEntry
+from bot.core.optimistic import Decision, Raw, update_atomically
 from bot.core.state import Change
 from bot.keys import Keys
 
@@ -65,24 +66,22 @@ class IncidentStore:
         """Apply a state-machine change atomically; raises ``Refused`` or ``NotFound``."""
         key = self.keys.incident(incident_id)
         tl = self.keys.timeline(incident_id)
-        while True:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(key)
-                    raw = await pipe.get(key)
-                    if raw is None:
-                        raise NotFound(incident_id)
-                    incident = Incident.model_validate_json(raw)
-                    entries = change(incident)
-                    incident.version += 1
-                    pipe.multi()
-                    pipe.set(key, incident.model_dump_json())
-                    if entries:
-                        pipe.rpush(tl, *(e.model_dump_json() for e in entries))
-                    await pipe.execute()
-                    return incident, entries
-                except WatchError:
-                    continue
+
+        def decide(raw: Raw) -> Decision[tuple[Incident, list[TimelineEntry]]]:
+            if raw is None:
+                raise NotFound(incident_id)
+            incident = Incident.model_validate_json(raw)
+            entries = change(incident)
+            incident.version += 1
+
+            def write(pipe: Pipeline) -> None:
+                pipe.set(key, incident.model_dump_json())
+                if entries:
+                    pipe.rpush(tl, *(e.model_dump_json() for e in entries))
+
+            return (incident, entries), write
+
+        return await update_atomically(self.redis, key, decide)
 
     async def patch(self, incident_id: str, fn: Callable[[Incident], None]) -> Incident:
         """Change bookkeeping fields (message refs, war room) without a timeline entry."""
@@ -95,7 +94,7 @@ class IncidentStore:
         return incident
 
     async def timeline(self, incident_id: str) -> list[TimelineEntry]:
-        raw = await self.redis.lrange(self.keys.timeline(incident_id), 0, -1)
+        raw = await self.redis.lrange(self.keys.timeline(incident_id), 0, -1)  # type: ignore[misc]
         entries = [TimelineEntry.model_validate_json(r) for r in raw]
         return sorted(entries, key=lambda e: e.at)
 
