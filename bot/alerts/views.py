@@ -27,8 +27,15 @@ ACK_ACTION = "alerts_ack"
 DECLARE_ACTION = "alerts_declare"
 RUNBOOK_ACTION = "alerts_runbook"
 RUNBOOK_LINK_ACTION = "alerts_runbook_link"
+SILENCE_ACTION = "alerts_silence"
+UNSILENCE_ACTION = "alerts_unsilence"
 
 SECTION_LIMIT = 2900  # Slack allows 3000 characters per section text
+FIELD_LIMIT = 2000  # per section field
+MESSAGE_TEXT_BUDGET = 12_000  # total text of one message's blocks (Slack rejects much larger ones)
+ROOT_LINES_BUDGET = 5_000  # characters of alert lines on a root post
+REPLY_BUDGET = 9_000  # characters of one thread reply
+THREAD_LIST_MAX = 200  # alert lines per kind (firing/resolved) in one thread reply
 HIDDEN_LABELS = frozenset({"alertname"})
 
 _SEVERITY_EMOJI = {
@@ -43,15 +50,41 @@ _SEVERITY_EMOJI = {
 }
 
 
+def clip_escaped(text: str, limit: int) -> str:
+    """Escape, then clip to ``limit`` characters without cutting an entity (`&amp;`) in half."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: max(0, limit - 1)]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
+def _one_line(text: str) -> str:
+    """Annotation text for one mrkdwn line: no line breaks, no backticks (they would end a code span)."""
+    return " ".join(text.replace("`", "'").split())
+
+
 def duration(start: datetime, end: datetime) -> str:
     return format_duration(end - start)
 
 
+def _listed(state: GroupState) -> list[AlertState]:
+    """Firing alerts first (oldest first), then the resolved ones."""
+    return sorted(state.alerts.values(), key=lambda a: (a.status != "firing", a.starts_at, a.fingerprint))
+
+
 def runbook_for(state: GroupState, policy: AlertsPolicy) -> str | None:
+    """The runbook of what fires now: a runbook_url annotation, else the policy's entry for its name."""
     url = state.annotation("runbook_url")
     if url:
         return url
-    return policy.runbooks.get(state.alertname)
+    for alert in _listed(state):
+        if alert.alertname in policy.runbooks:
+            return policy.runbooks[alert.alertname]
+    return None
 
 
 def important_labels(state: GroupState, policy: AlertsPolicy) -> list[tuple[str, str]]:
@@ -67,11 +100,26 @@ def important_labels(state: GroupState, policy: AlertsPolicy) -> list[tuple[str,
     return picked
 
 
+def headline(state: GroupState, limit: int = 150) -> str:
+    """`[FIRING:2] A, B` from what fires now; `[RESOLVED] A, B` once everything resolved (plain text)."""
+    if state.status == "resolved":
+        word, names = "RESOLVED", state.alertnames()
+    else:
+        word, names = f"FIRING:{state.firing}", state.alertnames(firing_only=True)
+    names = names or ["alert"]
+    text = f"[{word}] " + ", ".join(names)
+    shown = len(names)
+    while len(text) > limit and shown > 1:
+        shown -= 1
+        text = f"[{word}] " + ", ".join(names[:shown]) + f", +{len(names) - shown} more"
+    return _clip(text, limit)
+
+
 def group_title(state: GroupState) -> str:
     """`AlertName · k=v, k=v` from the group labels: how thread replies name the group (mrkdwn-safe)."""
     extra = ", ".join(f"{k}={v}" for k, v in sorted(state.group_labels.items()) if k not in HIDDEN_LABELS)
     title = state.alertname + (f" · {extra}" if extra else "")
-    return escape(_clip(title, 200))
+    return clip_escaped(title, 200)
 
 
 def alert_ident(state: GroupState, alert: AlertState) -> str:
@@ -81,42 +129,94 @@ def alert_ident(state: GroupState, alert: AlertState) -> str:
     common = state.common_labels
     narrowed = [p for p in distinct if p.split("=", 1)[0] not in common] or distinct
     ident = ", ".join(narrowed[:4]) if narrowed else alert.fingerprint
-    return escape(_clip(ident, 300))
+    return clip_escaped(ident.replace("`", "'"), 300)
 
 
-def _wrap(prefix: str, items: Sequence[str], limit: int = SECTION_LIMIT) -> list[str]:
-    """`prefix item, item, …` split into lines that each fit in one section."""
+def alert_line(state: GroupState, alert: AlertState, *, mark: str = "", when: str = "") -> str:
+    """One alert: its name (when the group holds several), its summary, then the labels telling it apart.
+
+    Always shorter than 700 characters, whatever the labels and annotations hold."""
+    parts: list[str] = []
+    if state.mixed and alert.alertname:
+        parts.append(f"*{clip_escaped(alert.alertname, 120)}*")
+    summary = alert.annotations.get("summary", "")
+    shared = not state.mixed and summary and state.common_annotations.get("summary") == summary
+    if summary and not shared:
+        parts.append(clip_escaped(_one_line(summary), 200))
+    head = " — ".join(parts)
+    line = f"{mark} " if mark else ""
+    line += f"{head} " if head else ""
+    line += f"`{alert_ident(state, alert)}`"
+    return line + (f" · {when}" if when else "")
+
+
+def _mark(alert: AlertState) -> str:
+    return ":red_circle:" if alert.status == "firing" else ":large_green_circle:"
+
+
+def _alert_when(alert: AlertState) -> str:
+    if alert.status == "firing":
+        return f"since {slack_date(alert.starts_at)}"
+    end = alert.ends_at or alert.last_change
+    return f"resolved after {duration(alert.starts_at, end)}"
+
+
+def _bounded(lines: list[str], total: int, budget: int, more: str) -> list[str]:
+    """Lines up to ``budget`` characters, then "…and M more" for the ``total - shown`` not listed."""
+    shown: list[str] = []
+    size = 0
+    for line in lines:
+        if shown and size + len(line) + 1 > budget:
+            break
+        shown.append(line)
+        size += len(line) + 1
+    if total > len(shown):
+        shown.append(f"…and {total - len(shown)} more{more}")
+    return shown
+
+
+def change_replies(state: GroupState, change: Change, *, with_title: bool) -> list[list[str]]:
+    """Thread replies for what changed (newly firing, resolved, whole group resolved), each a list of
+    mrkdwn lines under ``REPLY_BUDGET`` characters; a storm thread's replies each start with the title."""
+    title = [f"*{group_title(state)}*"] if with_title else []
     lines: list[str] = []
-    current = prefix
-    for item in items:
-        piece = f"`{item}`"
-        candidate = piece if current == prefix else f", {piece}"
-        if len(current) + len(candidate) > limit and current != prefix:
-            lines.append(current)
-            current = f"{prefix}{piece}"
-        else:
-            current = f"{current}{candidate}" if current != prefix else f"{prefix}{piece}"
-    if current != prefix:
-        lines.append(current)
-    return lines
+    for kind, fps, head in (
+        ("firing", change.newly_firing, ":red_circle: Firing"),
+        ("resolved", change.resolved, ":large_green_circle: Resolved"),
+    ):
+        alerts = [state.alerts[fp] for fp in fps if fp in state.alerts]
+        if not alerts:
+            continue
+        alerts.sort(key=lambda a: (a.alertname, a.starts_at, alert_ident(state, a)))
+        lines.append(f"{head} ({len(alerts)}):")
+        listed = [f"• {alert_line(state, a, when=_alert_when(a))}" for a in alerts[:THREAD_LIST_MAX]]
+        if len(alerts) > THREAD_LIST_MAX:
+            listed.append(f"…and {len(alerts) - THREAD_LIST_MAX} more {kind} (see Alertmanager)")
+        lines += listed
+    if change.group_resolved:
+        end = state.ended_at or state.resolved_at or datetime.now(UTC)
+        lines.append(
+            f":white_check_mark: All {len(state.alerts)} alerts resolved after "
+            f"{duration(state.started_at, end)}."
+        )
+    replies: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for line in lines:
+        line = _clip(line, SECTION_LIMIT)
+        if current and size + len(line) + 1 > REPLY_BUDGET:
+            replies.append(title + current)
+            current, size = [], 0
+        current.append(line)
+        size += len(line) + 1
+    if current:
+        replies.append(title + current)
+    return replies
 
 
 def change_lines(state: GroupState, change: Change, *, with_title: bool) -> list[str]:
-    """Thread reply lines for what changed (newly firing, resolved, whole group resolved)."""
-    lines: list[str] = [f"*{group_title(state)}*"] if with_title else []
-    firing = [alert_ident(state, state.alerts[fp]) for fp in change.newly_firing if fp in state.alerts]
-    resolved = [alert_ident(state, state.alerts[fp]) for fp in change.resolved if fp in state.alerts]
-    if firing:
-        lines += _wrap(f":red_circle: Firing ({len(firing)}): ", firing)
-    if resolved:
-        lines += _wrap(f":large_green_circle: Resolved ({len(resolved)}): ", resolved)
-    if change.group_resolved:
-        end = state.resolved_at or datetime.now(UTC)
-        lines.append(
-            f":white_check_mark: All {len(state.alerts)} alerts resolved after "
-            f"{duration(state.first_seen, end)}."
-        )
-    return lines
+    """All the reply lines of a change in one list (the replies of :func:`change_replies`, joined)."""
+    return [line for reply in change_replies(state, change, with_title=with_title) for line in reply]
 
 
 def event_lines(state: GroupState, text: str, *, with_title: bool) -> list[str]:
@@ -126,15 +226,18 @@ def event_lines(state: GroupState, text: str, *, with_title: bool) -> list[str]:
 
 def _status_line(state: GroupState) -> str:
     if state.status == "resolved":
-        end = state.resolved_at or datetime.now(UTC)
-        return f":white_check_mark: *Resolved* after {duration(state.first_seen, end)}"
-    return f":fire: *Firing* since {slack_date(state.first_seen)}"
+        end = state.ended_at or state.resolved_at or datetime.now(UTC)
+        return (
+            f":white_check_mark: *Resolved* after {duration(state.started_at, end)} (ended {slack_date(end)})"
+        )
+    since = state.firing_since or state.first_seen
+    return f":fire: *Firing* since {slack_date(since, '{date_short_pretty} {time} ({ago})')}"
 
 
 def group_text(state: GroupState) -> str:
     """Notification fallback text."""
-    word = "RESOLVED" if state.status == "resolved" else f"FIRING:{state.firing}"
-    return _clip(f"[{word}] {group_title(state)}", 3000)
+    extra = ", ".join(f"{k}={v}" for k, v in sorted(state.group_labels.items()) if k not in HIDDEN_LABELS)
+    return clip_escaped(headline(state, 1000) + (f" · {extra}" if extra else ""), 3000)
 
 
 def group_blocks(state: GroupState, policy: AlertsPolicy) -> list[Block]:
@@ -144,43 +247,45 @@ def group_blocks(state: GroupState, policy: AlertsPolicy) -> list[Block]:
         if state.status == "resolved"
         else _SEVERITY_EMOJI.get(severity.lower(), ":bell:")
     )
-    word = "RESOLVED" if state.status == "resolved" else f"FIRING:{state.firing}"
-    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=_clip(f"[{word}] {state.alertname}", 150)))]
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=headline(state, 150)))]
 
-    summary = state.annotation("summary")
-    description = state.annotation("description")
     body = [f"{emoji} {_status_line(state)}"]
-    if summary:
-        body.append(f"*{escape(_clip(summary, 500))}*")
-    if description:
-        body.append(escape(_clip(description, 1500)))
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(body))))
+    if not state.mixed or len(state.alertnames(firing_only=True)) == 1:
+        summary = state.annotation("summary")
+        description = state.annotation("description")
+        if summary:
+            body.append(f"*{clip_escaped(_one_line(summary), 500)}*")
+        if description:
+            body.append(clip_escaped(description, 1500))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip("\n".join(body), SECTION_LIMIT))))
 
     fields = [
-        MarkdownTextObject(text=f"*Severity*\n{escape(_clip(severity, 100))}"),
+        MarkdownTextObject(text=f"*Severity*\n{clip_escaped(severity, 100)}"),
         MarkdownTextObject(text=f"*Alerts*\n{state.firing} firing · {state.resolved} resolved"),
     ]
     for name, value in important_labels(state, policy)[:8]:
-        fields.append(MarkdownTextObject(text=f"*{escape(_clip(name, 50))}*\n{escape(_clip(value, 200))}"))
+        fields.append(MarkdownTextObject(text=f"*{clip_escaped(name, 50)}*\n{clip_escaped(value, 200)}"))
     blocks.append(SectionBlock(fields=fields[:10]))
 
-    listed = sorted(state.alerts.values(), key=lambda a: (a.status != "firing", a.starts_at, a.fingerprint))
+    listed = _listed(state)
     if policy.root_alert_lines and listed:
-        lines = []
-        for alert in listed[: policy.root_alert_lines]:
-            mark = ":red_circle:" if alert.status == "firing" else ":large_green_circle:"
-            lines.append(f"{mark} `{alert_ident(state, alert)}`")
-        if len(listed) > policy.root_alert_lines:
-            lines.append(f"…and {len(listed) - policy.root_alert_lines} more (see thread)")
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip("\n".join(lines), SECTION_LIMIT))))
+        lines = [alert_line(state, a, mark=_mark(a)) for a in listed[: policy.root_alert_lines]]
+        lines = _bounded(lines, len(listed), ROOT_LINES_BUDGET, " (see thread)")
+        for text in chunk_lines(lines, SECTION_LIMIT):
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
 
     context: list[MarkdownTextObject] = []
     if state.acked_by:
         when = f" at {slack_date(state.acked_at)}" if state.acked_at else ""
         context.append(MarkdownTextObject(text=f":eyes: Acknowledged by <@{escape(state.acked_by)}>{when}"))
+    if state.silence_id and state.silenced_by:
+        until = f" until {slack_date(state.silenced_until)}" if state.silenced_until else ""
+        context.append(
+            MarkdownTextObject(text=f":no_bell: Silenced by <@{escape(state.silenced_by)}>{until}")
+        )
     if state.incident_id:
         context.append(MarkdownTextObject(text=f":rotating_light: Incident *{escape(state.incident_id)}*"))
-    if state.external_url.startswith(("http://", "https://")):
+    if state.external_url.startswith(("http://", "https://")) and len(state.external_url) <= 2000:
         context.append(MarkdownTextObject(text=f"<{escape(state.external_url)}|Alertmanager>"))
     if context:
         blocks.append(ContextBlock(elements=context))
@@ -194,14 +299,35 @@ def group_blocks(state: GroupState, policy: AlertsPolicy) -> list[Block]:
         buttons.append(
             ButtonElement(text="Declare incident", action_id=DECLARE_ACTION, value=state.gid, style="danger")
         )
+    if state.silence_id:
+        buttons.append(ButtonElement(text="Unsilence", action_id=UNSILENCE_ACTION, value=state.gid))
+    elif state.status == "firing":
+        buttons.append(ButtonElement(text="Silence", action_id=SILENCE_ACTION, value=state.gid))
     runbook = runbook_for(state, policy)
     if runbook and runbook.startswith(("http://", "https://")) and len(runbook) <= 3000:
         buttons.append(ButtonElement(text="Runbook", action_id=RUNBOOK_LINK_ACTION, url=runbook))
     elif runbook:
-        buttons.append(ButtonElement(text="Runbook", action_id=RUNBOOK_ACTION, value=_clip(runbook, 2000)))
+        buttons.append(ButtonElement(text="Runbook", action_id=RUNBOOK_ACTION, value=_clip(runbook, 200)))
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
     return blocks
+
+
+def block_text_size(blocks: Sequence[Block]) -> int:
+    """Characters of text a message's blocks carry (what Slack counts against its message limits)."""
+    total = 0
+    for raw in (b.to_dict() for b in blocks):
+        text = raw.get("text")
+        if isinstance(text, dict):
+            total += len(text.get("text", ""))
+        for f in raw.get("fields") or []:
+            total += len(f.get("text", ""))
+        for el in raw.get("elements") or []:
+            if isinstance(el, dict):
+                t = el.get("text")
+                total += len(t.get("text", "")) if isinstance(t, dict) else len(t or "")
+                total += len(el.get("value") or "") + len(el.get("url") or "")
+    return total
 
 
 def storm_text(groups: Sequence[GroupState]) -> str:

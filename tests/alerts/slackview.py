@@ -75,44 +75,60 @@ async def read_channel(client: AsyncWebClient, channel: str) -> list[Thread]:
     return threads
 
 
-def final_states(threads: list[Thread]) -> dict[tuple[str, str], str]:
-    """(group title, alert ident) → last state shown in the thread replies, in posting order.
+def reply_alerts(text: str, default_title: str = "") -> list[tuple[str, str, str]]:
+    """(group title, alert ident, state) for each alert line of one reply, in order.
 
-    Reply format (bot/alerts/views.change_lines): an optional ``*title*`` line (storm threads), then
-    ``:red_circle: Firing (n): `a`, `b``` / ``:large_green_circle: Resolved (n): ...`` lines."""
+    Reply format (bot/alerts/views.change_replies): an optional ``*title*`` line (storm threads), then
+    ``:red_circle: Firing (n):`` / ``:large_green_circle: Resolved (n):`` lines, each followed by one
+    ``• [*AlertName* — ][summary ]`ident` · since/after …`` line per alert."""
+    out: list[tuple[str, str, str]] = []
+    title, state = default_title, None
+    for line in text.split("\n"):
+        if line.startswith("*") and line.endswith("*"):
+            title = line.strip("*")
+        elif "Firing (" in line and not line.startswith("•"):
+            state = "firing"
+        elif "Resolved (" in line and not line.startswith("•"):
+            state = "resolved"
+        elif line.startswith("• ") and state is not None:
+            idents = IDENT.findall(line)
+            if idents:
+                out.append((title, idents[-1], state))
+        else:
+            state = None
+    return out
+
+
+def final_states(threads: list[Thread]) -> dict[tuple[str, str], str]:
+    """(group title, alert ident) → last state shown in the thread replies, in posting order."""
     seen: dict[tuple[str, str], str] = {}
     for thread in threads:
         default_title = thread.root_text.split("\n", 1)[0]
         for reply in thread.replies:
-            title = default_title
-            for line in message_text(reply).split("\n"):
-                if line.startswith("*") and line.endswith("*"):
-                    title = line.strip("*")
-                    continue
-                state = "firing" if "Firing (" in line else "resolved" if "Resolved (" in line else None
-                if state is None:
-                    continue
-                for ident in IDENT.findall(line.split(":", 2)[-1]):
-                    seen[(title, ident)] = state
+            for title, ident, state in reply_alerts(message_text(reply), default_title):
+                seen[(title, ident)] = state
     return seen
 
 
 def transitions(threads: list[Thread]) -> list[tuple[str, str]]:
     """(alert ident, state) for every alert line in the replies, in posting order."""
-    out: list[tuple[str, str]] = []
-    for thread in threads:
-        for reply in thread.replies:
-            for line in message_text(reply).split("\n"):
-                state = "firing" if "Firing (" in line else "resolved" if "Resolved (" in line else None
-                if state:
-                    out += [(ident, state) for ident in IDENT.findall(line)]
-    return out
+    return [
+        (ident, state)
+        for thread in threads
+        for reply in thread.replies
+        for _title, ident, state in reply_alerts(message_text(reply))
+    ]
 
 
-def last_state(threads: list[Thread], needle: str) -> str | None:
-    """The last state shown for the alert whose ident contains `needle` (e.g. ``queue=a``)."""
-    found = [state for ident, state in transitions(threads) if needle in ident.split(", ")]
-    return found[-1] if found else None
+def alert_lines(threads: list[Thread]) -> list[str]:
+    """Every alert line of every reply (``• …``), in posting order."""
+    return [
+        line
+        for thread in threads
+        for reply in thread.replies
+        for line in message_text(reply).split("\n")
+        if line.startswith("• ")
+    ]
 
 
 def final_by_ident(threads: list[Thread]) -> dict[str, str]:
