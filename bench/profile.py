@@ -34,12 +34,12 @@ class Profile:
 
 
 AREAS = (
-    ("bot/gateway.py", "Slack gateway (our code)"),
+    ("bot/slack/gateway.py", "Slack gateway (our code)"),
     ("bot/audit.py", "audit record (our code)"),
     ("bot/idempotency.py", "idempotency claim (our code)"),
     ("bot/dispatch.py", "dispatch (our code)"),
     ("bot/alerts/", "alert intake and worker (our code)"),
-    ("bot/outbox.py", "outbox (our code)"),
+    ("bot/slack/outbox/", "outbox (our code)"),
     ("commands/", "command handlers (our code)"),
     ("bot/", "other bot code"),
     ("redis/", "redis-py client"),

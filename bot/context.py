@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -14,9 +15,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.policy import Policy
 from bot.core.store import IncidentStore
-from bot.gateway import GatewayConfig, SlackGateway
 from bot.keys import Keys
 from bot.settings import Settings
+from bot.slack.gateway import GatewayConfig, SlackGateway
+from bot.slack.layer import Slack
 
 
 @dataclass
@@ -29,6 +31,11 @@ class AppContext:
     store: IncidentStore
     bot_user_id: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # per-part state (workers, clients)
+
+    @cached_property
+    def slack(self) -> Slack:
+        """The typed Slack layer (post, update, invite, channel_id) over ``gateway``."""
+        return Slack(self.gateway)
 
     async def close(self) -> None:
         await self.gateway.close()

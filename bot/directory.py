@@ -1,5 +1,6 @@
-"""Looking up Slack names: channel names to IDs, principals (user IDs, @group handles, e-mails)
-to user IDs. Answers are cached in Redis for a few minutes so replicas share them."""
+"""Looking up Slack people: principals (user IDs, @group handles, e-mails) to user IDs, and a
+user's groups. Answers are cached in Redis for a few minutes so replicas share them. (Channel names
+to IDs: ``ctx.slack.channel_id`` in bot/slack/layer.py, the one channel cache.)"""
 
 from __future__ import annotations
 
@@ -7,48 +8,11 @@ import logging
 import re
 
 from bot.context import AppContext
-from bot.gateway import SlackCallError
+from bot.slack.errors import SlackCallError
 
 log = logging.getLogger(__name__)
 CACHE_TTL = 300
-_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-async def channel_id(ctx: AppContext, name_or_id: str) -> str | None:
-    name = name_or_id.strip().lstrip("#")
-    if _ID.match(name):
-        return name
-    key = ctx.keys.custom("cache", "channels")
-    cached = await ctx.redis.hget(key, name)
-    if cached:
-        return str(cached)
-    cursor: str | None = None
-    found: str | None = None
-    mapping: dict[str, str] = {}
-    while True:
-        resp = await ctx.gateway.call(
-            "conversations.list",
-            types="public_channel,private_channel",
-            limit=200,
-            cursor=cursor,
-            exclude_archived=True,
-        )
-        for ch in resp.get("channels", []):
-            mapping[ch["name"]] = ch["id"]
-            if ch["name"] == name:
-                found = ch["id"]
-        cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor or found:
-            break
-    if mapping:
-        await ctx.redis.hset(key, mapping=mapping)
-        await ctx.redis.expire(key, CACHE_TTL)
-    return found
-
-
-async def forget_channel(ctx: AppContext, name: str) -> None:
-    await ctx.redis.hdel(ctx.keys.custom("cache", "channels"), name.lstrip("#"))
 
 
 async def _group_members(ctx: AppContext, handle: str) -> list[str]:
@@ -88,7 +52,7 @@ async def resolve_principals(ctx: AppContext, principals: list[str]) -> tuple[li
 async def user_groups(ctx: AppContext, user_id: str) -> set[str]:
     """Handles of the user groups a user belongs to (for permission checks), cached."""
     key = ctx.keys.custom("cache", "usergroups", user_id)
-    cached = await ctx.redis.smembers(key)
+    cached = await ctx.redis.smembers(key)  # type: ignore[misc]
     if cached:
         return {c for c in cached if c != "-"}
     handles: set[str] = set()
@@ -101,6 +65,6 @@ async def user_groups(ctx: AppContext, user_id: str) -> set[str]:
             )
         if user_id in members:
             handles.add(group.get("handle", group["id"]))
-    await ctx.redis.sadd(key, *(handles or {"-"}))
+    await ctx.redis.sadd(key, *(handles or {"-"}))  # type: ignore[misc]
     await ctx.redis.expire(key, CACHE_TTL)
     return handles

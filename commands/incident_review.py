@@ -15,7 +15,7 @@ import bot.review.metrics  # noqa: F401  (registers the /metrics hooks on incide
 from bot import blocks
 from bot.core.models import utcnow
 from bot.core.store import normalise_id
-from bot.gateway import SlackCallError
+from bot.slack.errors import SlackCallError
 from bot.incidents.lookup import incident_for
 from bot.listeners import (
     Click,

@@ -13,7 +13,7 @@ from bot.alerts.intake import ROUTE, make_handler
 from bot.alerts.state import GroupState
 from bot.alerts.worker import AlertWorker
 from bot.context import AppContext
-from bot.outbox import Outbox
+from bot.slack.outbox import Outbox
 from bot.tasks import stop_tasks
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from bot.alerts.models import WebhookPayload
 from bot.alerts.state import GroupState, group_id
 from bot.config.alerts import AlertsPolicy
 from bot.keys import Keys
-from bot.outbox import Op, Outbox, Rendered
+from bot.slack.outbox import Op, Outbox, Rendered
 from bot.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)

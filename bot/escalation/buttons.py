@@ -18,7 +18,7 @@ from bot.escalation import views as views
 from bot.escalation.engine import escalate
 from bot.escalation.runtime import escalation_policy
 from bot.escalation.targets import select
-from bot.gateway import SlackCallError
+from bot.slack.errors import SlackCallError
 from bot.incidents import views as incident_views
 from bot.incidents import workflow as flow
 from bot.listeners import Click, Reply, action, view_submission, with_problems

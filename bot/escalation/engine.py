@@ -10,14 +10,14 @@ from bot.blocks import to_dicts
 from bot.context import AppContext
 from bot.core.models import Incident, TimelineEntry
 from bot.core.state import Change, Refused
-from bot.directory import channel_id, resolve_principals
+from bot.directory import resolve_principals
 from bot.escalation import paging, timers
 from bot.escalation import views as views
 from bot.escalation.metrics import ESCALATIONS
 from bot.escalation.runtime import escalation_policy
 from bot.escalation.targets import Selection, reach
-from bot.gateway import SlackCallError
 from bot.incidents import workflow as flow
+from bot.slack.errors import SlackCallError
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +86,10 @@ async def escalate(
         await flow.invite(ctx, inc.war_room.channel_id, users, out)
     for name in found.channels:
         try:
-            cid = await channel_id(ctx, name)
+            cid = await ctx.slack.find_channel(name)
             if cid is None:
                 raise SlackCallError("conversations.list", f"channel #{name} not found")
-            await ctx.gateway.call("chat.postMessage", channel=cid, blocks=to_dicts(blocks), text=text)
+            await ctx.slack.post(cid, blocks, text)
         except SlackCallError as exc:
             out.problem(f"posting in #{name}", exc)
     dm = to_dicts(
@@ -101,7 +101,7 @@ async def escalate(
         if user == actor or user == ctx.bot_user_id:
             continue
         try:
-            await ctx.gateway.call("chat.postMessage", channel=user, blocks=dm, text=text)
+            await ctx.slack.post(user, dm, text)
         except SlackCallError as exc:
             out.problem(f"messaging <@{user}>", exc)
     for route in found.pagers:

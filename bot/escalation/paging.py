@@ -18,7 +18,7 @@ from bot.core.state import record
 from bot.escalation import views as views
 from bot.escalation.metrics import PAGES
 from bot.escalation.runtime import escalation_policy, pager_key, runtime
-from bot.gateway import SlackCallError
+from bot.slack.errors import SlackCallError
 from integrations.paging import PageRequest
 from integrations.vendor_http import CallResult, Failed
 

@@ -21,7 +21,7 @@ from bot.durations import format_duration
 from bot.escalation import views as views
 from bot.escalation.metrics import REMINDERS
 from bot.escalation.runtime import escalation_policy, runtime
-from bot.gateway import SlackCallError
+from bot.slack.errors import SlackCallError
 from bot.templates import TemplateFailure, render
 
 log = logging.getLogger(__name__)

@@ -36,25 +36,7 @@ class Outcome:
 
 
 async def _post(ctx: AppContext, channel: str, blocks: list, text: str, thread_ts: str | None = None) -> str:
-    resp = await ctx.gateway.call(
-        "chat.postMessage",
-        channel=channel,
-        blocks=to_dicts(blocks),
-        text=text,
-        thread_ts=thread_ts,
-        unfurl_links=False,
-    )
-    return str(resp["ts"])
-
-
-async def _post_joining(ctx: AppContext, channel: str, blocks: list, text: str) -> str:
-    try:
-        return await _post(ctx, channel, blocks, text)
-    except SlackCallError as exc:
-        if exc.error != "not_in_channel":
-            raise
-        await ctx.gateway.call("conversations.join", channel=channel)
-        return await _post(ctx, channel, blocks, text)
+    return await ctx.slack.post(channel, blocks, text, thread_ts=thread_ts, unfurl=False)
 
 
 async def declare(
@@ -89,17 +71,14 @@ async def declare(
 
     # 1. announcement channel
     try:
-        announce = await channel_id(ctx, policy.channels.announcements)
+        announce = await ctx.slack.find_channel(policy.channels.announcements)
         if announce is None:
             raise SlackCallError("conversations.list", f"channel #{policy.channels.announcements} not found")
-        ts = await _post_joining(
-            ctx, announce, views.announcement(policy, inc), views.announcement_text(policy, inc)
-        )
+        ts = await _post(ctx, announce, views.announcement(policy, inc), views.announcement_text(policy, inc))
         inc = await ctx.store.patch(
             inc.id, lambda i: setattr(i, "announcement", MessageRef(channel=announce, ts=ts))
         )
-        link = await ctx.gateway.call("chat.getPermalink", channel=announce, message_ts=ts)
-        out.announcement_link = link.get("permalink")
+        out.announcement_link = await ctx.slack.permalink(announce, ts)
     except SlackCallError as exc:
         out.problem("posting the announcement", exc)
 
@@ -192,21 +171,8 @@ async def _open_war_room(ctx: AppContext, inc: Incident, out: Outcome) -> Incide
 
 
 async def invite(ctx: AppContext, channel: str, users: list[str], out: Outcome) -> None:
-    users = [u for u in users if u and u != ctx.bot_user_id]
-    if not users:
-        return
-    try:
-        await ctx.gateway.call("conversations.invite", channel=channel, users=",".join(users))
-    except SlackCallError as exc:
-        if exc.error == "already_in_channel":
-            return
-        # one bad user fails the whole batch in Slack: retry one by one so the others get in
-        for u in users:
-            try:
-                await ctx.gateway.call("conversations.invite", channel=channel, users=u)
-            except SlackCallError as one:
-                if one.error != "already_in_channel":
-                    out.problem(f"inviting <@{u}>", one)
+    for user, exc in await ctx.slack.invite(channel, [u for u in users if u != ctx.bot_user_id]):
+        out.problem(f"inviting <@{user}>", exc)
 
 
 async def refresh(ctx: AppContext, inc: Incident, out: Outcome, *, topic: bool = False) -> None:
@@ -229,7 +195,7 @@ async def _render(ctx: AppContext, inc: Incident, out: Outcome, *, topic: bool) 
         if ref is None:
             continue
         try:
-            await ctx.gateway.call("chat.update", channel=ref.channel, ts=ref.ts, blocks=blocks, text=text)
+            await ctx.slack.update(ref.channel, ref.ts, blocks, text)
         except SlackCallError as exc:
             out.problem("updating the announcement", exc)
     if topic and inc.war_room:

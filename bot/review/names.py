@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from bot.blocks import unescape
 from bot.context import AppContext
-from bot.gateway import SlackCallError
+from bot.slack.errors import SlackCallError
 
 log = logging.getLogger(__name__)
 CACHE_TTL = 86_400

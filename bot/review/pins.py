@@ -16,7 +16,7 @@ from bot.blocks import clip
 from bot.context import AppContext
 from bot.core import state
 from bot.core.models import TimelineEntry
-from bot.gateway import SlackCallError
+from bot.slack.errors import SlackCallError
 from bot.review.document import PINNED
 from bot.review.workflow import records
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.context import AppContext
-from bot.gateway import SlackCallError
+from bot.slack.errors import SlackCallError
 
 log = logging.getLogger(__name__)
 UPLOAD_TIMEOUT = 30.0

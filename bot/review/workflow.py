@@ -13,7 +13,7 @@ from datetime import date
 from bot.context import AppContext
 from bot.core import state
 from bot.core.models import Incident, TimelineEntry, utcnow
-from bot.gateway import SlackCallError
+from bot.slack.errors import SlackCallError
 from bot.incidents import workflow as flow
 from bot.review.document import people_in, render_review
 from bot.review.meeting import ics, meeting_start

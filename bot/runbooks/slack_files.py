@@ -12,7 +12,8 @@ import logging
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from bot.gateway import SlackCallError, SlackGateway
+from bot.slack.errors import SlackCallError
+from bot.slack.gateway import SlackGateway
 
 log = logging.getLogger(__name__)
 

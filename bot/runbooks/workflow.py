@@ -14,13 +14,13 @@ from bot.blocks import section
 from bot.context import AppContext
 from bot.core.models import TimelineEntry
 from bot.core.store import NotFound
-from bot.gateway import SlackCallError
 from bot.runbooks import views as views
 from bot.runbooks.diagnostics import DiagnosticResult
 from bot.runbooks.model import Runbook
 from bot.runbooks.service import service_for
 from bot.runbooks.slack_files import upload_file
 from bot.runbooks.templating import build_context
+from bot.slack.errors import SlackCallError
 from integrations.failures import Failure
 from integrations.kubernetes import DeploymentStatus, RemediationResult, RolloutHistory
 
@@ -30,19 +30,8 @@ log = logging.getLogger(__name__)
 async def post(
     ctx: AppContext, channel: str, blocks: list[Any], text: str, thread_ts: str | None = None
 ) -> str:
-    """chat.postMessage; joins a public channel the bot is not in yet, once, and retries."""
-    try:
-        resp = await ctx.gateway.call(
-            "chat.postMessage", channel=channel, blocks=blocks, text=text, thread_ts=thread_ts
-        )
-    except SlackCallError as exc:
-        if exc.error != "not_in_channel":
-            raise
-        await ctx.gateway.call("conversations.join", channel=channel)
-        resp = await ctx.gateway.call(
-            "chat.postMessage", channel=channel, blocks=blocks, text=text, thread_ts=thread_ts
-        )
-    return str(resp.get("ts"))
+    """chat.postMessage (joining a public channel the bot is not in yet: the Slack layer)."""
+    return await ctx.slack.post(channel, blocks, text, thread_ts=thread_ts)
 
 
 async def add_timeline(ctx: AppContext, incident_id: str | None, actor: str, kind: str, text: str) -> None:

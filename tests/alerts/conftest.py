@@ -12,9 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts.worker import AlertWorker
 from bot.config.alerts import AlertsPolicy
-from bot.gateway import SlackGateway
+from bot.slack.gateway import SlackGateway
 from bot.keys import Keys
-from bot.outbox import Outbox, OutboxConfig
+from bot.slack.outbox import Outbox, OutboxConfig
 from tests.conftest import REDIS_URL
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.config.alerts import AlertsPolicy, StormPolicy
-from bot.outbox import OutboxConfig
+from bot.slack.outbox import OutboxConfig
 from tests.alerts import storm
 from tests.alerts.conftest import make_pipeline
 from tests.alerts.slackview import IDENT, channel_id, marker, message_text, read_channel

@@ -15,7 +15,7 @@ from bot.alerts import views
 from bot.alerts.diff import apply_notification
 from bot.alerts.models import WebhookPayload, validation_reason
 from bot.config.alerts import AlertsPolicy
-from bot.outbox import lines_blocks
+from bot.slack.outbox import lines_blocks
 from tests.alerts.payloads import T0, alert, host_alerts, payload
 
 

@@ -6,7 +6,7 @@ import json
 
 from bot.alerts.models import WebhookPayload
 from bot.config.alerts import AlertsPolicy
-from bot.outbox import Op
+from bot.slack.outbox import Op
 from tests.alerts.conftest import Pipeline, make_pipeline
 from tests.alerts.payloads import host_alerts, payload
 from tests.alerts.slackview import channel_id, final_by_ident, marker, message_text, read_channel
@@ -92,7 +92,7 @@ async def test_rerenders_coalesce_and_replies_keep_order(pipeline: Pipeline, san
     rendered: list[int] = []
 
     async def render(arg: str):
-        from bot.outbox import lines_blocks
+        from bot.slack.outbox import lines_blocks
 
         n = int(await p.redis.get(f"{p.keys.prefix}:n") or 0)
         rendered.append(n)

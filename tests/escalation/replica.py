@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.app import build_web_app
 from bot.config.policy import load_policy
 from bot.context import build_context
-from bot.gateway import GatewayConfig
+from bot.slack.gateway import GatewayConfig
 from bot.settings import Settings
 
 
