@@ -5,6 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 CHATOPS_LOG_
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
+COPY chatops ./chatops
 COPY bot ./bot
 COPY commands ./commands
 COPY integrations ./integrations

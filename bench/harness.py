@@ -219,12 +219,12 @@ async def start_bot(
     port: int,
     prefix: str,
     policy_yaml: str | None = None,
-    module: tuple[str, ...] = ("bot.cli", "serve"),
+    module: tuple[str, ...] = ("chatops.main", "serve"),
     *,
     extra_env: dict[str, str] | None = None,
     name: str = "bot",
 ) -> BotProc:
-    """``python -m bot.cli serve`` (or ``module``) pointed at the sandbox and Redis under ``prefix``."""
+    """``python -m chatops.main serve`` (or ``module``) pointed at the sandbox and Redis under ``prefix``."""
     env = {
         "SLACK_API_URL": sandbox.api_url,
         "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -239,7 +239,7 @@ async def start_bot(
         path = LOG_DIR / f"policy-{prefix}.yml"
         path.write_text(policy_yaml)
         env["CHATOPS_CONFIG"] = str(path)
-    host = ["--host", "127.0.0.1"] if module[0] == "bot.cli" else []
+    host = ["--host", "127.0.0.1"] if module[0] == "chatops.main" else []
     proc = Proc(name, ["-m", *module, *host, "--port", str(port)], env).start()
     bot = BotProc(proc, port, prefix)
     await proc.wait_http(bot.url + "/readyz")

@@ -1,6 +1,6 @@
 """4. ``/incident create`` until the war room is ready, the bot's own time apart from Slack's.
 
-Real processes (sandbox with rate limits, ``python -m bot.cli serve``). Alice types the command in
+Real processes (sandbox with rate limits, ``python -m chatops serve``). Alice types the command in
 #incidents through the sandbox (``POST /sandbox/command``: delivered signed, like Slack); the run
 ends when the bot's answer (posted to the response_url after the announcement, the war room, its
 topic, purpose, invitations, pinned post and bookmark) shows in Alice's view. The sandbox keeps no

@@ -1,7 +1,7 @@
 """2. Alert intake: Alertmanager notifications per second answered 200 by one bot process, each one
 durable in Redis (the stream's ``entries-added`` counter equals the number of 200s).
 
-The bot runs as a real process (``python -m bot.cli serve``) with its worker and outbox running as in
+The bot runs as a real process (``python -m chatops serve``) with its worker and outbox running as in
 production (they consume the stream while the intake is measured); the load generator is another
 process posting the storm's notifications (10–20 alerts each, ~5 KB) from concurrent senders.
 """
@@ -77,7 +77,7 @@ async def intake_once(
             procs.append(bot.proc)
             if with_worker:
                 worker = await harness.start_bot(
-                    sandbox, harness.free_port(), prefix, POLICY, ("bot.cli", "worker"), name="worker"
+                    sandbox, harness.free_port(), prefix, POLICY, ("chatops.main", "worker"), name="worker"
                 )
                 procs.append(worker.proc)
             cpu0 = harness.cpu_seconds(bot.proc.pid)

@@ -147,7 +147,7 @@ def ack_section(ack: AckResult | None) -> list[str]:
         "## 1. Slash-command acknowledgement latency",
         "",
         f"Separate processes: load generator (aiohttp, signed `{ack.command}`, closed loop, no think time), "
-        "the bot (`python -m bot.cli serve`), the floor (`python -m bench.floor`: a Bolt AsyncApp whose "
+        "the bot (`python -m chatops serve`), the floor (`python -m bench.floor`: a Bolt AsyncApp whose "
         "listener only calls `ack()`, served through the same aiohttp adapter), the sandbox, a "
         "response_url sink. Bot and floor runs alternate. CPU is the server process's CPU time per "
         "acknowledged command.",

@@ -6,7 +6,7 @@ block is one), every ``pack_command`` one Redis command; a Lua script (EVALSHA) 
 inside runs in Redis. Counting on the client is exact and unaffected by anyone else using the same
 Redis (``INFO commandstats`` and ``MONITOR`` are server-wide and the team's tests share the server).
 
-The bot is built as in production (``build_web_app``), on a quiet key prefix, against an in-process
+The bot is built as in production (``chatops.product.build_app``), on a quiet key prefix, against an in-process
 sandbox; the alert worker and outbox are driven step by step instead of polling in the background,
 so their round trips are attributed exactly. Tasks that touch Redis while nothing happens (the
 escalation worker's polling) are found in an idle window first and left out.
@@ -111,10 +111,10 @@ class RoundTripResult:
 
 async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
     from bot.alerts import part as service
-    from bot.app import build_web_app
     from bot.config.policy import load_policy
     from bot.context import build_context
     from bot.settings import Settings
+    from chatops.product import build_app
     from sandbox import Sandbox
 
     counter = RedisCounter()
@@ -136,13 +136,13 @@ async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
         )
         ctx = build_context(settings, load_policy(settings.chatops_config))
         service.AlertsRuntime.start = lambda self: None  # type: ignore[method-assign]
-        runner = web.AppRunner(build_web_app(ctx), access_log=None)
+        runner = web.AppRunner(build_app(ctx), access_log=None)
         try:
             await runner.setup()
             port = harness.free_port()
             await web.TCPSite(runner, "127.0.0.1", port).start()
             sb.bot_url = f"http://127.0.0.1:{port}/slack/events"
-            runtime = ctx.extras["alerts"]
+            runtime = ctx.alerts
             await runtime.worker.ensure_group()
             counter.install()
             # warm-up: scripts loaded, connections open, caches filled; then the idle window
@@ -206,6 +206,6 @@ async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
             counter.uninstall()
             service.AlertsRuntime.start = original_start  # type: ignore[method-assign]
             with contextlib.suppress(Exception):
-                await ctx.extras["alerts"].stop()
+                await ctx.alerts.stop()
             await runner.cleanup()
             await sb.stop()

@@ -1,15 +1,17 @@
 """The bot process: a Bolt AsyncApp for Slack plus the HTTP endpoints around it (aiohttp).
 
 Routes: POST /slack/events (commands, interactivity, events), GET /healthz, GET /readyz,
-GET /metrics, POST /alerts/alertmanager. Parts of the bot (alerts, escalation, runbooks, reviews...)
-plug in through ``PARTS``: each module's ``setup(app, ctx)`` runs at start-up.
+GET /metrics, and whatever the parts add (POST /alerts/alertmanager from the alerts part).
+Which commands and parts make up the product is decided above this module (``chatops.product``):
+:func:`build_web_app` gets the parts it plugs in (:class:`bot.parts.Part`), calls their ``routes``
+now, ``start`` at start-up and ``stop`` at shut-down, in reverse order, before Redis closes.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -22,39 +24,15 @@ from bot.dispatch import run_action, run_command, run_view
 from bot.gateway import SlackCallError
 from bot.listeners import REGISTRY
 from bot.logs import add_secrets
+from bot.parts import BotApp, Part
 
 log = logging.getLogger(__name__)
 
-COMMAND_MODULES = [
-    "bot.incidents.buttons",
-    "commands.incident",
-    "commands.status",
-    "commands.runbook",
-    "commands.escalate",
-    "commands.incident_review",
-]
-# optional parts: a module with ``async def setup(app: web.Application, ctx: AppContext) -> None``
-PARTS: list[str] = ["bot.alerts.part", "bot.review.part", "bot.escalation.part", "bot.runbooks.part"]
 CTX_KEY: web.AppKey[AppContext] = web.AppKey("ctx", AppContext)
 BOLT_KEY: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
 
 
-def _import_optional(name: str) -> Any | None:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == name or name.startswith(exc.name + ".")):
-            return None
-        raise
-
-
-def load_commands() -> None:
-    for name in COMMAND_MODULES:
-        _import_optional(name)
-
-
 def build_bolt(ctx: AppContext) -> AsyncApp:
-    load_commands()
     settings = ctx.settings
     bolt = AsyncApp(
         client=slack_client(settings),
@@ -162,10 +140,6 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-async def _alerts_not_ready(request: web.Request) -> web.Response:
-    return web.json_response({"error": "alert intake is not enabled in this build"}, status=501)
-
-
 async def _learn_identity(ctx: AppContext) -> None:
     try:
         resp = await ctx.gateway.call("auth.test")
@@ -174,7 +148,11 @@ async def _learn_identity(ctx: AppContext) -> None:
         log.error("auth.test failed: %s (check SLACK_BOT_TOKEN and SLACK_API_URL)", exc)
 
 
-def build_web_app(ctx: AppContext, *, client_max_size: int = 1024 * 1024) -> web.Application:
+def build_web_app(
+    ctx: AppContext, parts: Sequence[Part], *, client_max_size: int = 1024 * 1024
+) -> web.Application:
+    """The web app serving ``ctx`` with ``parts`` plugged in. The command modules must be imported
+    already (their listeners register on import): ``chatops.product`` does both."""
     serve_slack = require_request_verification(ctx.settings)
     add_secrets(*ctx.settings.secret_values())
     app = web.Application(client_max_size=client_max_size)
@@ -186,21 +164,35 @@ def build_web_app(ctx: AppContext, *, client_max_size: int = 1024 * 1024) -> web
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
 
-    parts = [m for m in (_import_optional(name) for name in PARTS) if m is not None]
-    if not any(getattr(m, "HANDLES_ALERTS", False) for m in parts):
-        app.router.add_post("/alerts/alertmanager", _alerts_not_ready)
+    plugged = BotApp(web=app, bolt=app[BOLT_KEY], ctx=ctx)
+    for part in parts:
+        part.routes(plugged)
+    started: list[Part] = []
 
     async def startup(app: web.Application) -> None:
         await _learn_identity(ctx)
-        for module in parts:
-            await module.setup(app, ctx)
+        for part in parts:
+            started.append(part)  # a part whose start failed half-way is stopped too
+            try:
+                await part.start(ctx)
+            except BaseException:
+                log.error("part %s failed to start; stopping the parts started so far", part.name)
+                await shutdown(app)
+                raise
+            log.info("part %s started", part.name)
+
+    async def shutdown(app: web.Application) -> None:
+        while started:
+            part = started.pop()
+            try:
+                await part.stop()
+            except Exception:
+                log.exception("part %s did not stop cleanly", part.name)
 
     async def cleanup(app: web.Application) -> None:
         await ctx.close()
 
     app.on_startup.append(startup)
+    app.on_shutdown.append(shutdown)
     app.on_cleanup.append(cleanup)
-    for module in parts:
-        if hasattr(module, "routes"):
-            module.routes(app, ctx)
     return app

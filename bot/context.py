@@ -1,10 +1,14 @@
-"""What every handler gets: settings, policy, Redis, the Slack gateway and the incident store."""
+"""What every handler gets: settings, policy, Redis, the Slack gateway and the incident store, and
+the per-process runtime each feature's part starts (typed attributes, ``None`` until it runs).
+
+The runtime types are named for the type checker only: this module imports no feature code.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -20,6 +24,11 @@ from bot.settings import Settings
 from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.layer import Slack
 
+if TYPE_CHECKING:
+    from bot.alerts.part import AlertsRuntime
+    from bot.escalation.runtime import EscalationRuntime
+    from bot.runbooks.service import RunbookService
+
 
 @dataclass
 class AppContext:
@@ -30,7 +39,10 @@ class AppContext:
     gateway: SlackGateway
     store: IncidentStore
     bot_user_id: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict)  # per-part state (workers, clients)
+    # set by the parts (bot/<feature>/part.py) when they start, cleared when they stop
+    alerts: AlertsRuntime | None = None  # alert worker and outbox sender
+    escalation: EscalationRuntime | None = None  # job queue, pagers, status page
+    runbooks: RunbookService | None = None  # runbook library, clusters, Prometheus
 
     @cached_property
     def slack(self) -> Slack:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -23,6 +24,11 @@ class Settings(BaseSettings):
     Secrets may also come from files: when ``CHATOPS_SECRETS_DIR`` names a directory (a Kubernetes
     secret volume, ``/run/secrets`` of Docker), a file named after a field (``slack_bot_token`` or
     ``SLACK_BOT_TOKEN``) holds its value. The environment wins over a file.
+
+    Vendor secrets live here too: PagerDuty (``PAGERDUTY_ROUTING_KEY``), Opsgenie (``OPSGENIE_API_KEY``)
+    and Statuspage (``STATUSPAGE_API_KEY`` with ``STATUSPAGE_PAGE_ID``), each with an optional
+    ``*_API_URL``. A PagerDuty target with its own key names the variable in the policy
+    (``routing_key_env``); :meth:`named_secret` reads it from the environment or the same directory.
     """
 
     model_config = SettingsConfigDict(
@@ -44,6 +50,14 @@ class Settings(BaseSettings):
     role: Literal["all", "web", "worker"] = Field(default="all", validation_alias="CHATOPS_ROLE")
     # HTTP mode without a signing secret accepts unsigned requests: for a local sandbox only
     insecure_no_signature: bool = Field(default=False, validation_alias=INSECURE_ENV)
+    # pagers and the public status page (escalation); a URL left unset is the vendor's own
+    pagerduty_routing_key: SecretStr = SecretStr("")
+    pagerduty_api_url: str | None = None
+    opsgenie_api_key: SecretStr = SecretStr("")
+    opsgenie_api_url: str | None = None
+    statuspage_api_key: SecretStr = SecretStr("")
+    statuspage_page_id: str = ""
+    statuspage_api_url: str | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -65,8 +79,31 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret this process holds (for log redaction)."""
-        values = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token)
+        values = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.pagerduty_routing_key,
+            self.opsgenie_api_key,
+            self.statuspage_api_key,
+        )
         return [v.get_secret_value() for v in values if v.get_secret_value()]
+
+    @staticmethod
+    def named_secret(name: str) -> str:
+        """A secret whose name the policy gives (e.g. a PagerDuty target's ``routing_key_env``): the
+        environment variable ``name``, else the file ``name`` (or its lower-case form) in
+        ``CHATOPS_SECRETS_DIR``; "" when neither is there."""
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+        secrets_dir = os.environ.get(SECRETS_DIR_ENV)
+        if secrets_dir:
+            for candidate in (name, name.lower()):
+                path = Path(secrets_dir) / candidate
+                if path.is_file():
+                    return path.read_text().strip()
+        return ""
 
     @property
     def api_base(self) -> str:

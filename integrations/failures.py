@@ -1,8 +1,12 @@
-"""A failed query as a value: which source failed, what kind of failure, and one line saying why.
+"""A failed call as a value: which source failed, what kind of failure, and one line saying why.
 
-Integrations return data or a :class:`Failure`; they never raise into the caller for the expected
-failures (unreachable, forbidden, timeout, not found, bad query), so one failing check never stops
-the others and every failure can be shown to a user as a single clear line.
+Integrations return data or a failure; they never raise into the caller for the expected failures
+(unreachable, forbidden, timeout, not found, bad query, rejected, rate limited), so one failing check
+never stops the others and every failure can be shown to a user as a single clear line.
+
+:class:`FailureKind` is the one vocabulary of failures for every integration: Kubernetes and
+Prometheus queries (:class:`Failure`) and the vendor HTTP clients (``integrations.vendor_http.Failed``,
+which also carries the attempts and the HTTP status).
 """
 
 from __future__ import annotations
@@ -12,14 +16,17 @@ from enum import StrEnum
 
 
 class FailureKind(StrEnum):
-    UNREACHABLE = "unreachable"
-    FORBIDDEN = "forbidden"
-    UNAUTHORIZED = "unauthorized"
+    CONFIG = "config"  # not configured (a missing key) or configured wrongly (an unknown cluster)
+    UNREACHABLE = "unreachable"  # no connection
     TIMEOUT = "timeout"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
     BAD_QUERY = "bad_query"
-    UNAVAILABLE = "unavailable"  # the feature is not installed (e.g. metrics-server)
-    CONFIG = "config"
+    REJECTED = "rejected"  # any other 4xx (rate limiting aside): retrying would not help
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"  # the service (5xx) or the feature (e.g. metrics-server) is not available
+    BAD_RESPONSE = "bad_response"  # a success whose body we could not use
     ERROR = "error"
 
 

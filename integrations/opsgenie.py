@@ -8,24 +8,13 @@ the request ID is kept in the result's data so a caller can look the request up 
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
+from integrations.failures import FailureKind
 from integrations.paging import PageRequest
-from integrations.vendor_http import (
-    CallResult,
-    Delivered,
-    Failed,
-    FailureKind,
-    RetryPolicy,
-    SleepFn,
-    send_with_retries,
-)
+from integrations.vendor_http import CallResult, Delivered, Failed, VendorClient
 
 DEFAULT_BASE_URL = "https://api.opsgenie.com"
 PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
@@ -73,74 +62,21 @@ def opsgenie_responders(names: Sequence[str]) -> list[dict[str, str]]:
     return out
 
 
-class OpsgenieClient:
+class OpsgenieClient(VendorClient):
     name = "opsgenie"
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
+    SECRET_NAME = "OPSGENIE_API_KEY"
 
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        policy: RetryPolicy | None = None,
-        http: httpx.AsyncClient | None = None,
-        sleep: SleepFn = asyncio.sleep,
-    ) -> None:
-        self._api_key = api_key
-        self.base_url = base_url.rstrip("/")
-        self.policy = policy or RetryPolicy()
-        self._own_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=self.policy.timeout)
-        self._sleep = sleep
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"GenieKey {self._secret}"}
 
-    @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, *, policy: RetryPolicy | None = None
-    ) -> OpsgenieClient | None:
-        """Client from OPSGENIE_API_KEY (optional OPSGENIE_API_URL, e.g. the EU host); None without a key."""
-        env = os.environ if env is None else env
-        key = env.get("OPSGENIE_API_KEY", "").strip()
-        if not key:
-            return None
-        return cls(key, base_url=env.get("OPSGENIE_API_URL", DEFAULT_BASE_URL), policy=policy)
-
-    def __repr__(self) -> str:
-        return f"OpsgenieClient(base_url={self.base_url!r})"
-
-    async def aclose(self) -> None:
-        if self._own_http:
-            await self._http.aclose()
+    def _answer_problem(self, result: Delivered) -> str | None:
+        return None if result.data.get("requestId") else "answer has no requestId"
 
     async def _send(
         self, action: str, path: str, body: dict[str, Any], params: Mapping[str, str] | None = None
     ) -> CallResult:
-        if not self._api_key:
-            return Failed(self.name, action, FailureKind.NOT_CONFIGURED, "OPSGENIE_API_KEY is not set", 0)
-        result = await send_with_retries(
-            self._http,
-            "POST",
-            self.base_url + path,
-            service=self.name,
-            action=action,
-            policy=self.policy,
-            headers={
-                "Authorization": f"GenieKey {self._api_key}",
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            },
-            json=body,
-            params=params,
-            sleep=self._sleep,
-        )
-        if isinstance(result, Delivered) and not result.data.get("requestId"):
-            return Failed(
-                self.name,
-                action,
-                FailureKind.BAD_RESPONSE,
-                "answer has no requestId",
-                result.attempts,
-                result.status_code,
-            )
-        return result
+        return await self._request(action, "POST", self.base_url + path, json=body, params=params)
 
     async def trigger(self, page: PageRequest) -> CallResult:
         try:

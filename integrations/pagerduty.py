@@ -7,24 +7,11 @@ carries ``payload`` (summary, source, severity, component, group, class, custom_
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from integrations.paging import PageRequest
-from integrations.vendor_http import (
-    CallResult,
-    Delivered,
-    Failed,
-    FailureKind,
-    RetryPolicy,
-    SleepFn,
-    send_with_retries,
-)
+from integrations.vendor_http import CallResult, Delivered, VendorClient
 
 DEFAULT_BASE_URL = "https://events.pagerduty.com"
 SEVERITIES = ("critical", "error", "warning", "info")
@@ -54,73 +41,27 @@ def pagerduty_severity(severity: str) -> str:
     return SEVERITY_MAP.get(value, "info")
 
 
-class PagerDutyClient:
+class PagerDutyClient(VendorClient):
     name = "pagerduty"
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
+    SECRET_NAME = "PAGERDUTY_ROUTING_KEY"
 
-    def __init__(
-        self,
-        routing_key: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        policy: RetryPolicy | None = None,
-        http: httpx.AsyncClient | None = None,
-        sleep: SleepFn = asyncio.sleep,
-    ) -> None:
-        self._routing_key = routing_key
-        self.url = base_url.rstrip("/") + "/v2/enqueue"
-        self.policy = policy or RetryPolicy()
-        self._own_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=self.policy.timeout)
-        self._sleep = sleep
+    @property
+    def url(self) -> str:
+        return self.base_url + "/v2/enqueue"
 
-    @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, *, policy: RetryPolicy | None = None
-    ) -> PagerDutyClient | None:
-        """Client from PAGERDUTY_ROUTING_KEY (and optional PAGERDUTY_API_URL); None when no key is set."""
-        env = os.environ if env is None else env
-        key = env.get("PAGERDUTY_ROUTING_KEY", "").strip()
-        if not key:
+    def _answer_problem(self, result: Delivered) -> str | None:
+        status = result.data.get("status")
+        if status in (None, "success"):
             return None
-        return cls(key, base_url=env.get("PAGERDUTY_API_URL", DEFAULT_BASE_URL), policy=policy)
-
-    def __repr__(self) -> str:  # never show the routing key
-        return f"PagerDutyClient(url={self.url!r})"
-
-    async def aclose(self) -> None:
-        if self._own_http:
-            await self._http.aclose()
+        return f"status {status!r}: {result.data.get('message', '')}"
 
     async def _send(self, action: str, body: dict[str, Any]) -> CallResult:
-        if not self._routing_key:
-            return Failed(
-                self.name, action, FailureKind.NOT_CONFIGURED, "PAGERDUTY_ROUTING_KEY is not set", 0
-            )
-        result = await send_with_retries(
-            self._http,
-            "POST",
-            self.url,
-            service=self.name,
-            action=action,
-            policy=self.policy,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
-            json=body,
-            sleep=self._sleep,
-        )
-        if isinstance(result, Delivered) and result.data.get("status") not in (None, "success"):
-            return Failed(
-                self.name,
-                action,
-                FailureKind.BAD_RESPONSE,
-                f"status {result.data.get('status')!r}: {result.data.get('message', '')}",
-                result.attempts,
-                result.status_code,
-            )
-        return result
+        return await self._request(action, "POST", self.url, json=body)
 
     def _base(self, action: str, incident_id: str) -> dict[str, Any]:
         return {
-            "routing_key": self._routing_key,
+            "routing_key": self._secret,
             "event_action": action,
             "dedup_key": incident_id[:DEDUP_MAX],
         }

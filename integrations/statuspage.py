@@ -8,23 +8,11 @@ impact_override, deliver_notifications}}``. Create answers 201, update 200, both
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
-from integrations.vendor_http import (
-    CallResult,
-    Delivered,
-    Failed,
-    FailureKind,
-    RetryPolicy,
-    SleepFn,
-    send_with_retries,
-)
+from integrations.vendor_http import CallResult, Delivered, VendorClient
 
 DEFAULT_BASE_URL = "https://api.statuspage.io"
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
@@ -67,83 +55,34 @@ def impact_for(severity: str) -> str:
     return IMPACT_BY_SEVERITY.get(severity.strip().lower(), "minor")
 
 
-class StatuspageClient:
+class StatuspageClient(VendorClient):
     name = "statuspage"
+    DEFAULT_BASE_URL = DEFAULT_BASE_URL
+    SECRET_NAME = "STATUSPAGE_API_KEY"
 
-    def __init__(
-        self,
-        api_key: str,
-        page_id: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        policy: RetryPolicy | None = None,
-        http: httpx.AsyncClient | None = None,
-        sleep: SleepFn = asyncio.sleep,
-    ) -> None:
-        self._api_key = api_key
+    def __init__(self, api_key: str, page_id: str, **kwargs: Any) -> None:
+        super().__init__(api_key, **kwargs)
         self.page_id = page_id
-        self.base_url = base_url.rstrip("/")
-        self.policy = policy or RetryPolicy()
-        self._own_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=self.policy.timeout)
-        self._sleep = sleep
-
-    @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, *, policy: RetryPolicy | None = None
-    ) -> StatuspageClient | None:
-        """Client from STATUSPAGE_API_KEY + STATUSPAGE_PAGE_ID (opt. STATUSPAGE_API_URL); None if unset."""
-        env = os.environ if env is None else env
-        key = env.get("STATUSPAGE_API_KEY", "").strip()
-        page = env.get("STATUSPAGE_PAGE_ID", "").strip()
-        if not key or not page:
-            return None
-        return cls(key, page, base_url=env.get("STATUSPAGE_API_URL", DEFAULT_BASE_URL), policy=policy)
 
     def __repr__(self) -> str:
         return f"StatuspageClient(base_url={self.base_url!r}, page_id={self.page_id!r})"
 
-    async def aclose(self) -> None:
-        if self._own_http:
-            await self._http.aclose()
+    def _missing(self) -> str | None:
+        if not self._secret or not self.page_id:
+            return "STATUSPAGE_API_KEY or STATUSPAGE_PAGE_ID is not set"
+        return None
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"OAuth {self._secret}"}
+
+    def _answer_problem(self, result: Delivered) -> str | None:
+        return None if result.data.get("id") else "answer has no incident id"
 
     def _incidents_url(self) -> str:
         return f"{self.base_url}/v1/pages/{quote(self.page_id, safe='')}/incidents"
 
     async def _send(self, action: str, method: str, url: str, incident: dict[str, Any]) -> CallResult:
-        if not self._api_key or not self.page_id:
-            return Failed(
-                self.name,
-                action,
-                FailureKind.NOT_CONFIGURED,
-                "STATUSPAGE_API_KEY or STATUSPAGE_PAGE_ID is not set",
-                0,
-            )
-        result = await send_with_retries(
-            self._http,
-            method,
-            url,
-            service=self.name,
-            action=action,
-            policy=self.policy,
-            headers={
-                "Authorization": f"OAuth {self._api_key}",
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            },
-            json={"incident": incident},
-            sleep=self._sleep,
-        )
-        if isinstance(result, Delivered) and not result.data.get("id"):
-            return Failed(
-                self.name,
-                action,
-                FailureKind.BAD_RESPONSE,
-                "answer has no incident id",
-                result.attempts,
-                result.status_code,
-            )
-        return result
+        return await self._request(action, method, url, json={"incident": incident})
 
     @staticmethod
     def _incident_body(

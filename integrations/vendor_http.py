@@ -1,4 +1,6 @@
-"""One HTTP call with retries, shared by the PagerDuty, Opsgenie and Statuspage clients.
+"""The vendor HTTP client base shared by PagerDuty, Opsgenie and Statuspage: one call with retries
+(:func:`send_with_retries`) and one client class (:class:`VendorClient`) with the constructor, the
+secret check, the headers and the answer check every vendor client needs.
 
 Policy: retry on 5xx, 429 (and Statuspage's 420), timeouts and connection errors with exponential
 backoff, honouring ``Retry-After`` (capped); never retry any other 4xx. Every call ends in a typed
@@ -9,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx
-import structlog
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -26,7 +27,9 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-log = structlog.get_logger(__name__)
+from integrations.failures import FailureKind
+
+log = logging.getLogger(__name__)
 
 SleepFn = Callable[[float], Awaitable[None]]
 RATE_LIMIT_STATUSES = frozenset({420, 429})
@@ -41,16 +44,6 @@ class RetryPolicy:
     backoff_initial: float = 0.5
     backoff_max: float = 8.0
     retry_after_max: float = 60.0
-
-
-class FailureKind(StrEnum):
-    NOT_CONFIGURED = "not_configured"
-    REJECTED = "rejected"  # a 4xx other than rate limiting: retrying would not help
-    RATE_LIMITED = "rate_limited"
-    UNAVAILABLE = "unavailable"  # 5xx
-    TIMEOUT = "timeout"
-    CONNECTION = "connection"
-    BAD_RESPONSE = "bad_response"  # 2xx whose body we could not use
 
 
 @dataclass(frozen=True)
@@ -177,7 +170,7 @@ async def send_with_retries(
         except httpx.TimeoutException as exc:
             raise _Retryable(FailureKind.TIMEOUT, f"no answer within {policy.timeout:g}s") from exc
         except httpx.TransportError as exc:
-            raise _Retryable(FailureKind.CONNECTION, f"{type(exc).__name__}: {exc}") from exc
+            raise _Retryable(FailureKind.UNREACHABLE, f"{type(exc).__name__}: {exc}") from exc
         status = response.status_code
         if 200 <= status < 300:
             try:
@@ -197,12 +190,12 @@ async def send_with_retries(
     def log_retry(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome is not None else None
         log.warning(
-            "pager_http.retry",
-            service=service,
-            action=action,
-            attempt=state.attempt_number,
-            error=str(exc),
-            kind=getattr(exc, "kind", None),
+            "%s %s: attempt %d failed (%s): %s; retrying",
+            service,
+            action,
+            state.attempt_number,
+            getattr(exc, "kind", "error"),
+            exc,
         )
 
     retrying = AsyncRetrying(
@@ -218,5 +211,88 @@ async def send_with_retries(
     except _Retryable as exc:
         result = Failed(service, action, exc.kind, exc.detail, attempts, exc.status_code)
     if isinstance(result, Failed):
-        log.error("pager_http.failed", service=service, action=action, reason=result.reason)
+        log.error("%s", result.reason)
     return result
+
+
+class VendorClient:
+    """One vendor's HTTP client: base URL, retry policy, an own or borrowed ``httpx`` client, the
+    sleep between retries, and :meth:`_request`, which answers ``Failed(CONFIG)`` without a secret,
+    sends with retries and turns a success whose body is unusable into ``Failed(BAD_RESPONSE)``.
+
+    Subclasses set ``name``, ``DEFAULT_BASE_URL`` and ``SECRET_NAME`` (the setting that holds the
+    secret, named in the not-configured message) and override :meth:`_auth_headers`, and
+    :meth:`_answer_problem` when a 2xx needs checking. The secret never appears in ``repr``.
+    """
+
+    name: str
+    DEFAULT_BASE_URL: ClassVar[str]
+    SECRET_NAME: ClassVar[str]
+
+    def __init__(
+        self,
+        secret: str,
+        *,
+        base_url: str | None = None,
+        policy: RetryPolicy | None = None,
+        http: httpx.AsyncClient | None = None,
+        sleep: SleepFn = asyncio.sleep,
+    ) -> None:
+        self._secret = secret
+        self.base_url = (base_url or self.DEFAULT_BASE_URL).rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self._own_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=self.policy.timeout)
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self._http.aclose()
+
+    def _missing(self) -> str | None:
+        """Why this client cannot send (a missing setting), or None."""
+        return None if self._secret else f"{self.SECRET_NAME} is not set"
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {}
+
+    def _answer_problem(self, result: Delivered) -> str | None:
+        """Why a 2xx answer is unusable, or None."""
+        return None
+
+    async def _request(
+        self,
+        action: str,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> CallResult:
+        missing = self._missing()
+        if missing:
+            return Failed(self.name, action, FailureKind.CONFIG, missing, 0)
+        headers = {"Content-Type": "application/json", "Accept": "application/json", **self._auth_headers()}
+        result = await send_with_retries(
+            self._http,
+            method,
+            url,
+            service=self.name,
+            action=action,
+            policy=self.policy,
+            headers=headers,
+            json=json,
+            params=params,
+            sleep=self._sleep,
+        )
+        if isinstance(result, Delivered):
+            problem = self._answer_problem(result)
+            if problem:
+                log.error("%s %s: unusable answer: %s", self.name, action, problem)
+                return Failed(
+                    self.name, action, FailureKind.BAD_RESPONSE, problem, result.attempts, result.status_code
+                )
+        return result

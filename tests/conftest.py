@@ -108,13 +108,13 @@ class BotProcess:
         )
 
     async def start(self) -> None:
-        from bot.app import build_web_app
         from bot.config.policy import load_policy
         from bot.context import build_context
+        from chatops.product import build_app
 
         settings = self.settings()
         self.ctx = build_context(settings, load_policy(settings.chatops_config))
-        app = build_web_app(self.ctx)
+        app = build_app(self.ctx)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", self.port).start()

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def _worker(ctx: AppContext) -> AlertWorker:
-    runtime = ctx.extras.get("alerts")
+    runtime = ctx.alerts
     if runtime is None:
         raise Refused("Alert handling is not running in this bot process.")
     return runtime.worker

@@ -1,5 +1,5 @@
-"""Plugs the alert pipeline into the bot process (see bot/app.py PARTS): the intake route, the
-stream worker and the outbox sender, started with the app and stopped before Redis closes."""
+"""Plugs the alert pipeline into the bot process (a part, listed in chatops/product.py): the intake
+route, the stream worker and the outbox sender, started with the app and stopped before Redis closes."""
 
 from __future__ import annotations
 
@@ -7,18 +7,15 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from aiohttp import web
-
 from bot.alerts.intake import ROUTE, make_handler
 from bot.alerts.state import GroupState
 from bot.alerts.worker import AlertWorker
 from bot.context import AppContext
+from bot.parts import BotApp
 from bot.slack.outbox import Outbox
 from bot.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
-
-HANDLES_ALERTS = True
 
 
 @dataclass
@@ -55,8 +52,7 @@ def build_runtime(ctx: AppContext) -> AlertsRuntime:
 
     worker = AlertWorker(ctx.redis, ctx.keys, ctx.policy.alerts, outbox, on_new_episode=on_new_episode)
     runtime = AlertsRuntime(outbox, worker, enrichments=enrichments)
-    ctx.extras["alerts"] = runtime
-    ctx.extras["outbox"] = outbox
+    ctx.alerts = runtime
     return runtime
 
 
@@ -88,21 +84,38 @@ async def _enrich_when_posted(
         log.exception("alerts: diagnostics for %s (%s) failed", state.gid, alertname)
 
 
-def routes(app: web.Application, ctx: AppContext) -> None:
-    runtime = build_runtime(ctx)
-    app.router.add_post(ROUTE, make_handler(ctx.redis, runtime.worker.k.stream, ctx.policy.alerts))
+class AlertsPart:
+    """The intake route in every role; the worker and the outbox sender where the role runs workers."""
 
-    async def shutdown(app: web.Application) -> None:
-        await runtime.stop()
+    name = "alerts"
 
-    app.on_shutdown.append(shutdown)
+    def __init__(self) -> None:
+        self.runtime: AlertsRuntime | None = None
+        self._ctx: AppContext | None = None
+
+    def routes(self, app: BotApp) -> None:
+        # the runtime is built here: the intake handler writes to its worker's stream
+        self.runtime = build_runtime(app.ctx)
+        self._ctx = app.ctx
+        policy = app.ctx.policy.alerts
+        app.web.router.add_post(ROUTE, make_handler(app.ctx.redis, self.runtime.worker.k.stream, policy))
+
+    async def start(self, ctx: AppContext) -> None:
+        runtime = self.runtime or build_runtime(ctx)
+        self.runtime, self._ctx = runtime, ctx
+        if not ctx.settings.runs_workers:
+            # CHATOPS_ROLE=web: this process only takes notifications into the stream; `chatops worker`
+            # processes consume it (the consumer group shares the work between them)
+            log.info("alert worker and outbox not started here (role %s)", ctx.settings.role)
+            return
+        runtime.start()
+
+    async def stop(self) -> None:
+        if self.runtime is not None:
+            await self.runtime.stop()
+        if self._ctx is not None and self._ctx.alerts is self.runtime:
+            self._ctx.alerts = None
 
 
-async def setup(app: web.Application, ctx: AppContext) -> None:
-    runtime: AlertsRuntime = ctx.extras["alerts"]
-    if not ctx.settings.runs_workers:
-        # CHATOPS_ROLE=web: this process only takes notifications into the stream; `chatops worker`
-        # processes consume it (the consumer group shares the work between them)
-        log.info("alert worker and outbox not started here (role %s)", ctx.settings.role)
-        return
-    runtime.start()
+def make_part() -> AlertsPart:
+    return AlertsPart()

@@ -1,4 +1,4 @@
-"""The escalation part of the bot process (listed in bot/app.py PARTS): at start-up it opens the
+"""The escalation part of the bot process (listed in chatops/product.py): at start-up it opens the
 job queue, starts an arq worker next to the web server and registers the incident hooks; at
 shut-down it lets running jobs finish and closes its clients."""
 
@@ -8,7 +8,6 @@ import asyncio
 import logging
 import os
 
-from aiohttp import web
 from arq.worker import Worker
 
 from bot.context import AppContext
@@ -20,8 +19,10 @@ from bot.escalation import (
     timers,
 )
 from bot.escalation.jobs import JobFn, build_worker, open_queue, run_worker
-from bot.escalation.runtime import EXTRAS_KEY, build_runtime
+from bot.escalation.runtime import build_runtime, escalation_policy
 from bot.escalation.store import EscalationStore
+from bot.logs import add_secrets
+from bot.parts import BotApp
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,6 @@ JOB_FUNCTIONS: dict[str, JobFn] = {
     "esc_page": paging.page_job,
     "esc_statuspage": statuspage_sync.statuspage_job,
 }
-WORKER_KEY: web.AppKey[asyncio.Task[None]] = web.AppKey("escalation_worker", asyncio.Task)
 
 
 def poll_delay() -> float:
@@ -43,11 +43,11 @@ def poll_delay() -> float:
 
 
 async def start(ctx: AppContext) -> tuple[Worker, asyncio.Task[None]]:
-    """Open the queue, put the runtime in ``ctx.extras`` and start this process's worker."""
+    """Open the queue, put the runtime on ``ctx.escalation`` and start this process's worker."""
     store = EscalationStore(ctx.redis, ctx.keys)
     queue = await open_queue(ctx.settings.redis_url, ctx.keys.prefix, store)
     rt = build_runtime(ctx, queue)
-    ctx.extras[EXTRAS_KEY] = rt
+    ctx.escalation = rt
     worker = build_worker(
         ctx.settings.redis_url, ctx.keys.prefix, JOB_FUNCTIONS, {"app": ctx}, poll_delay=poll_delay()
     )
@@ -81,15 +81,39 @@ async def stop(ctx: AppContext, worker: Worker, task: asyncio.Task[None], grace:
             await asyncio.wait_for(worker.pool.aclose(), timeout=5)
         except Exception:
             log.exception("closing the escalation worker's Redis pool failed")
-    rt = ctx.extras.pop(EXTRAS_KEY, None)
+    rt, ctx.escalation = ctx.escalation, None
     if rt is not None:
         await rt.close()
 
 
-async def setup(app: web.Application, ctx: AppContext) -> None:
-    worker, task = await start(ctx)
+def _redact_target_keys(ctx: AppContext) -> None:
+    """Targets' own PagerDuty keys are named in the policy: put their values on the redaction list."""
+    for level in escalation_policy(ctx).levels:
+        for target in level.targets:
+            if target.pager is not None and target.pager.routing_key_env:
+                add_secrets(ctx.settings.named_secret(target.pager.routing_key_env))
 
-    async def shutdown(app: web.Application) -> None:
-        await stop(ctx, worker, task)
 
-    app.on_shutdown.append(shutdown)
+class EscalationPart:
+    name = "escalation"
+
+    def __init__(self) -> None:
+        self._running: tuple[AppContext, Worker, asyncio.Task[None]] | None = None
+
+    def routes(self, app: BotApp) -> None:
+        """No routes: escalation works through commands, buttons and incident hooks."""
+
+    async def start(self, ctx: AppContext) -> None:
+        _redact_target_keys(ctx)
+        worker, task = await start(ctx)
+        self._running = (ctx, worker, task)
+
+    async def stop(self) -> None:
+        if self._running is not None:
+            ctx, worker, task = self._running
+            self._running = None
+            await stop(ctx, worker, task)
+
+
+def make_part() -> EscalationPart:
+    return EscalationPart()

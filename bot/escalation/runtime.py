@@ -1,23 +1,23 @@
 """The escalation part's per-process objects: store, job queue, pager and status-page clients.
 
-Pager keys: ``pagerduty`` (PAGERDUTY_ROUTING_KEY), ``pagerduty:<ENV>`` (a target's own routing key
-from the environment variable ``<ENV>``) and ``opsgenie`` (OPSGENIE_API_KEY). Clients exist only
-for keys present in the environment; a target whose pager has no key is reported, not ignored.
+Pager keys: ``pagerduty`` (PAGERDUTY_ROUTING_KEY), ``pagerduty:<NAME>`` (a target's own routing key,
+the secret ``<NAME>`` in the environment or CHATOPS_SECRETS_DIR) and ``opsgenie`` (OPSGENIE_API_KEY).
+Every secret comes from :class:`bot.settings.Settings`. Clients exist only for keys that are set; a
+target whose pager has no key is reported, not ignored.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.config.escalation import EscalationPolicy, PagerRoute
 from bot.escalation.jobs import JobQueue
 from bot.escalation.store import EscalationStore
+from bot.logs import add_secrets
+from bot.settings import Settings
 from integrations.opsgenie import OpsgenieClient
-from integrations.pagerduty import DEFAULT_BASE_URL as PD_DEFAULT_URL
 from integrations.pagerduty import PagerDutyClient
 from integrations.paging import Pager
 from integrations.statuspage import StatuspageClient
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from bot.context import AppContext
 
 log = logging.getLogger(__name__)
-EXTRAS_KEY = "escalation"
 
 
 def escalation_policy(ctx: AppContext) -> EscalationPolicy:
@@ -45,26 +44,17 @@ def pager_key(route: PagerRoute) -> str:
 class EscalationRuntime:
     store: EscalationStore
     queue: JobQueue | None
-    env: Mapping[str, str]
+    settings: Settings
     retry: RetryPolicy
     statuspage: StatuspageClient | None = None
     worker: Any = None  # this process's arq worker (its counters show how many jobs it ran)
     _pagers: dict[str, Pager] = field(default_factory=dict)
 
     def pager(self, key: str) -> Pager | None:
-        """The client for a pager key, built from the environment on first use; None without a key."""
+        """The client for a pager key, built from the settings on first use; None without a key."""
         if key in self._pagers:
             return self._pagers[key]
-        client: Pager | None = None
-        if key == "pagerduty":
-            client = PagerDutyClient.from_env(self.env, policy=self.retry)
-        elif key.startswith("pagerduty:"):
-            routing_key = self.env.get(key.split(":", 1)[1], "").strip()
-            if routing_key:
-                base = self.env.get("PAGERDUTY_API_URL", PD_DEFAULT_URL)
-                client = PagerDutyClient(routing_key, base_url=base, policy=self.retry)
-        elif key == "opsgenie":
-            client = OpsgenieClient.from_env(self.env, policy=self.retry)
+        client = pager_client(key, self.settings, self.retry)
         if client is not None:
             self._pagers[key] = client
         return client
@@ -79,25 +69,53 @@ class EscalationRuntime:
             await self.queue.close()
 
 
-def build_runtime(
-    ctx: AppContext, queue: JobQueue | None, env: Mapping[str, str] | None = None
-) -> EscalationRuntime:
+def pager_client(key: str, settings: Settings, retry: RetryPolicy) -> Pager | None:
+    """The pager client for ``key`` (see the module's docstring); None when its secret is not set."""
+    if key == "pagerduty" or key.startswith("pagerduty:"):
+        if key == "pagerduty":
+            routing_key = settings.pagerduty_routing_key.get_secret_value().strip()
+        else:
+            routing_key = settings.named_secret(key.split(":", 1)[1])
+            add_secrets(routing_key)
+        if not routing_key:
+            return None
+        return PagerDutyClient(routing_key, base_url=settings.pagerduty_api_url, policy=retry)
+    if key == "opsgenie":
+        api_key = settings.opsgenie_api_key.get_secret_value().strip()
+        if not api_key:
+            return None
+        return OpsgenieClient(api_key, base_url=settings.opsgenie_api_url, policy=retry)
+    return None
+
+
+def statuspage_client(settings: Settings, retry: RetryPolicy) -> StatuspageClient | None:
+    """The Statuspage client from STATUSPAGE_API_KEY and STATUSPAGE_PAGE_ID; None unless both are set."""
+    api_key = settings.statuspage_api_key.get_secret_value().strip()
+    page_id = settings.statuspage_page_id.strip()
+    if not api_key or not page_id:
+        return None
+    return StatuspageClient(api_key, page_id, base_url=settings.statuspage_api_url, policy=retry)
+
+
+def build_runtime(ctx: AppContext, queue: JobQueue | None) -> EscalationRuntime:
     esc = escalation_policy(ctx)
-    env = dict(os.environ) if env is None else env
     retry = RetryPolicy(attempts=esc.pagers.attempts, timeout=esc.pagers.timeout.total_seconds())
-    statuspage = StatuspageClient.from_env(env, policy=retry) if esc.statuspage.enabled else None
+    statuspage = statuspage_client(ctx.settings, retry) if esc.statuspage.enabled else None
     return EscalationRuntime(
-        store=EscalationStore(ctx.redis, ctx.keys), queue=queue, env=env, retry=retry, statuspage=statuspage
+        store=EscalationStore(ctx.redis, ctx.keys),
+        queue=queue,
+        settings=ctx.settings,
+        retry=retry,
+        statuspage=statuspage,
     )
 
 
 def runtime(ctx: AppContext) -> EscalationRuntime:
     """This process's escalation runtime; created on demand (without a job queue) when the part's
     start-up has not run, e.g. in a tool that only reads state."""
-    found = ctx.extras.get(EXTRAS_KEY)
-    if isinstance(found, EscalationRuntime):
-        return found
+    if ctx.escalation is not None:
+        return ctx.escalation
     made = build_runtime(ctx, None)
-    ctx.extras[EXTRAS_KEY] = made
+    ctx.escalation = made
     log.warning("escalation runtime built without a job queue: timers, reminders and pages are not scheduled")
     return made

@@ -1,28 +1,38 @@
-"""Start-up wiring of the review part: the Bolt ``reaction_added`` listener that pins war-room
-messages to the timeline (listed in ``bot.app.PARTS``)."""
+"""Start-up wiring of the review part (listed in chatops/product.py): the Bolt ``reaction_added``
+listener that pins war-room messages to the timeline."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from aiohttp import web
-
 from bot.context import AppContext
+from bot.parts import BotApp
 from bot.review.pins import on_reaction
 
 log = logging.getLogger(__name__)
 
 
-async def setup(app: web.Application, ctx: AppContext) -> None:
-    from bot.app import BOLT_KEY
+class ReviewPart:
+    name = "review"
 
-    bolt = app[BOLT_KEY]
+    def routes(self, app: BotApp) -> None:
+        ctx = app.ctx
 
-    async def reaction_added(event: dict[str, Any]) -> None:
-        try:
-            await on_reaction(ctx, event)
-        except Exception:
-            log.exception("handling reaction_added failed: %s", event)
+        async def reaction_added(event: dict[str, Any]) -> None:
+            try:
+                await on_reaction(ctx, event)
+            except Exception:
+                log.exception("handling reaction_added failed: %s", event)
 
-    bolt.event("reaction_added")(reaction_added)
+        app.bolt.event("reaction_added")(reaction_added)
+
+    async def start(self, ctx: AppContext) -> None:
+        """Nothing runs in the background: pins are handled as reactions arrive."""
+
+    async def stop(self) -> None:
+        """Nothing to stop."""
+
+
+def make_part() -> ReviewPart:
+    return ReviewPart()

@@ -1,28 +1,40 @@
-"""Start-up wiring of the runbook part (listed in ``bot.app.PARTS``): load the runbooks once to report
+"""Start-up wiring of the runbook part (listed in chatops/product.py): load the runbooks once to report
 broken files in the log at start, and close the cluster and Prometheus clients at shutdown."""
 
 from __future__ import annotations
 
 import logging
 
-from aiohttp import web
-
 from bot.context import AppContext
-from bot.runbooks.service import EXTRAS_KEY, RunbookService, service_for
+from bot.parts import BotApp
+from bot.runbooks.service import service_for
 
 log = logging.getLogger(__name__)
 
 
-async def setup(app: web.Application, ctx: AppContext) -> None:
-    service = service_for(ctx)
-    library = service.library()
-    log.info("runbooks: %d loaded from %s", len(library.runbooks), ", ".join(ctx.policy.runbooks.paths))
-    for problem in library.errors:
-        log.warning("runbooks: %s", problem)
+class RunbooksPart:
+    name = "runbooks"
 
-    async def close(app: web.Application) -> None:
-        existing = ctx.extras.pop(EXTRAS_KEY, None)
-        if isinstance(existing, RunbookService):
-            existing.close()
+    def __init__(self) -> None:
+        self._ctx: AppContext | None = None
 
-    app.on_cleanup.append(close)
+    def routes(self, app: BotApp) -> None:
+        """No routes: runbooks work through /runbook, buttons and alert enrichment."""
+
+    async def start(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+        library = service_for(ctx).library()
+        log.info("runbooks: %d loaded from %s", len(library.runbooks), ", ".join(ctx.policy.runbooks.paths))
+        for problem in library.errors:
+            log.warning("runbooks: %s", problem)
+
+    async def stop(self) -> None:
+        if self._ctx is None:
+            return
+        service, self._ctx.runbooks = self._ctx.runbooks, None
+        if service is not None:
+            service.close()
+
+
+def make_part() -> RunbooksPart:
+    return RunbooksPart()

@@ -1,6 +1,6 @@
 """The runbook part wired to the policy and settings: library, clusters, Prometheus, runner.
 
-Built once per process and kept in ``ctx.extras``; the library is re-read on every use so an edited
+Built once per process and kept on ``ctx.runbooks``; the library is re-read on every use so an edited
 runbook file counts without a restart.
 """
 
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from bot.context import AppContext
 from bot.runbooks.diagnostics import DiagnosticsRunner
@@ -17,7 +16,6 @@ from integrations.kubernetes import Clusters, ClusterSpec
 from integrations.prometheus import PrometheusClient
 
 log = logging.getLogger(__name__)
-EXTRAS_KEY = "runbooks"
 
 
 @dataclass
@@ -65,9 +63,9 @@ def build_service(ctx: AppContext) -> RunbookService:
 
 
 def service_for(ctx: AppContext) -> RunbookService:
-    existing: Any = ctx.extras.get(EXTRAS_KEY)
-    if isinstance(existing, RunbookService) and existing.ctx is ctx:
+    existing = ctx.runbooks
+    if existing is not None and existing.ctx is ctx:
         return existing
     service = build_service(ctx)
-    ctx.extras[EXTRAS_KEY] = service
+    ctx.runbooks = service
     return service

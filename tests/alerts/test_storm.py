@@ -21,8 +21,8 @@ def bot_policy() -> str:
 
 
 async def settled(bot: Any) -> bool:
-    outbox = bot.ctx.extras["outbox"]
-    worker = bot.ctx.extras["alerts"].worker
+    outbox = bot.ctx.alerts.outbox
+    worker = bot.ctx.alerts.worker
     stats = await outbox.stats()
     return stats["threads_pending"] == 0 and await outbox.redis.xlen(worker.k.stream) == 0
 
@@ -58,7 +58,7 @@ async def test_storm_loses_nothing_within_rate_limits(bot: Any, sandbox: Any) ->
         assert in_summary or in_root, f"group {g} counts not visible"
 
     stats = sandbox.core.stats_json()
-    outbox = bot.ctx.extras["outbox"]
+    outbox = bot.ctx.alerts.outbox
     assert (await outbox.stats())["dead"] == 0
     posts = stats["methods"].get("chat.postMessage", {})
     updates = stats["methods"].get("chat.update", {})

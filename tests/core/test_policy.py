@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from chatops.main import main
 from bot.config.policy import Policy, PolicyError, parse_policy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "policy.example.yml"

@@ -12,11 +12,11 @@ import sys
 
 from aiohttp import web
 
-from bot.app import build_web_app
 from bot.config.policy import load_policy
 from bot.context import build_context
-from bot.slack.gateway import GatewayConfig
 from bot.settings import Settings
+from bot.slack.gateway import GatewayConfig
+from chatops.product import build_app
 
 
 async def serve(port: int) -> None:
@@ -24,7 +24,7 @@ async def serve(port: int) -> None:
     ctx = build_context(
         settings, load_policy(settings.chatops_config), gateway_config=GatewayConfig(pacing=False)
     )
-    runner = web.AppRunner(build_web_app(ctx), access_log=None)
+    runner = web.AppRunner(build_app(ctx), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     print("ready", flush=True)

@@ -184,7 +184,7 @@ async def _acked(bot: Any, inc_id: str) -> Any:
 
 
 async def test_public_update_without_a_status_page_configured_is_reported(sandbox, bot) -> None:
-    assert bot.ctx.extras["escalation"].statuspage is None  # no STATUSPAGE_* in this environment
+    assert bot.ctx.escalation.statuspage is None  # no STATUSPAGE_* in this environment
     inc_id = await declare(sandbox, bot, severity="high")
     inc = await eventually(lambda: _with_war_room(bot, inc_id))
     await sandbox.command("alice", "incidents", "/status", f"update {inc_id} identified Found it --public")

@@ -35,7 +35,7 @@ class ServeProcess:
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
+            "chatops.main",
             "serve",
             "--host",
             "127.0.0.1",
@@ -117,7 +117,7 @@ async def test_chatops_sandbox_starts_the_workspace_and_the_bot(redis_prefix: st
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "chatops.main",
         "sandbox",
         "--port",
         str(port),

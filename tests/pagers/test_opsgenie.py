@@ -4,7 +4,8 @@ import pytest
 
 from integrations.opsgenie import OpsgenieClient, opsgenie_priority, opsgenie_responders
 from integrations.paging import PageRequest
-from integrations.vendor_http import Delivered, Failed, FailureKind, RetryPolicy
+from integrations.failures import FailureKind
+from integrations.vendor_http import Delivered, Failed, RetryPolicy
 from tests.pagers.vendor_server import Scripted, SleepRecorder, VendorServer
 
 
@@ -149,10 +150,8 @@ def test_responder_parsing() -> None:
         opsgenie_responders(["user:"])
 
 
-def test_from_env() -> None:
-    assert OpsgenieClient.from_env({}) is None
-    og = OpsgenieClient.from_env(
-        {"OPSGENIE_API_KEY": "genie-secret", "OPSGENIE_API_URL": "https://api.eu.opsgenie.com"}
-    )
-    assert og is not None and og.base_url == "https://api.eu.opsgenie.com"
+def test_base_url_and_the_key_stays_hidden() -> None:
+    og = OpsgenieClient("genie-secret", base_url="https://api.eu.opsgenie.com/")
+    assert og.base_url == "https://api.eu.opsgenie.com"
     assert "genie-secret" not in repr(og)
+    assert OpsgenieClient("k").base_url == "https://api.opsgenie.com"

@@ -5,7 +5,8 @@ import pytest
 
 from integrations.pagerduty import PagerDutyClient, pagerduty_severity
 from integrations.paging import PageRequest
-from integrations.vendor_http import Delivered, Failed, FailureKind, RetryPolicy
+from integrations.failures import FailureKind
+from integrations.vendor_http import Delivered, Failed, RetryPolicy
 from tests.pagers.vendor_server import Scripted, SleepRecorder, VendorServer
 
 
@@ -178,25 +179,22 @@ async def test_connection_refused_is_a_connection_failure(vendor, fast_policy, s
         result = await pd.trigger(page())
     finally:
         await pd.aclose()
-    assert isinstance(result, Failed) and result.kind is FailureKind.CONNECTION and result.attempts == 3
+    assert isinstance(result, Failed) and result.kind is FailureKind.UNREACHABLE and result.attempts == 3
 
 
 async def test_missing_key_is_not_configured(fast_policy) -> None:
-    assert PagerDutyClient.from_env({}) is None
     pd = PagerDutyClient("", base_url="http://127.0.0.1:9", policy=fast_policy)
     try:
         result = await pd.trigger(page())
     finally:
         await pd.aclose()
-    assert isinstance(result, Failed) and result.kind is FailureKind.NOT_CONFIGURED and result.attempts == 0
+    assert isinstance(result, Failed) and result.kind is FailureKind.CONFIG and result.attempts == 0
+    assert "PAGERDUTY_ROUTING_KEY is not set" in result.detail
 
 
-def test_from_env_reads_key_and_url_and_hides_the_key() -> None:
-    pd = PagerDutyClient.from_env(
-        {"PAGERDUTY_ROUTING_KEY": "secret-key", "PAGERDUTY_API_URL": "http://127.0.0.1:1/"}
-    )
-    assert pd is not None
+def test_url_default_and_override_and_the_key_stays_hidden() -> None:
+    pd = PagerDutyClient("secret-key", base_url="http://127.0.0.1:1/")
     assert pd.url == "http://127.0.0.1:1/v2/enqueue"
     assert "secret-key" not in repr(pd)
-    default = PagerDutyClient.from_env({"PAGERDUTY_ROUTING_KEY": "k"})
-    assert default is not None and default.url == "https://events.pagerduty.com/v2/enqueue"
+    default = PagerDutyClient("k", base_url=None)
+    assert default.url == "https://events.pagerduty.com/v2/enqueue"

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from integrations.statuspage import StatuspageClient, component_status, impact_for, statuspage_status
-from integrations.vendor_http import Delivered, Failed, FailureKind, RetryPolicy
+from integrations.failures import FailureKind
+from integrations.vendor_http import Delivered, Failed, RetryPolicy
 from tests.pagers.vendor_server import Scripted, SleepRecorder, VendorServer
 
 
@@ -141,7 +142,14 @@ async def test_answer_without_id_is_bad_response(vendor, fast_policy, sleeps) ->
     assert isinstance(result, Failed) and result.kind is FailureKind.BAD_RESPONSE
 
 
-def test_from_env_needs_key_and_page() -> None:
-    assert StatuspageClient.from_env({"STATUSPAGE_API_KEY": "k"}) is None
-    sp = StatuspageClient.from_env({"STATUSPAGE_API_KEY": "k", "STATUSPAGE_PAGE_ID": "p"})
-    assert sp is not None and sp.page_id == "p" and sp.base_url == "https://api.statuspage.io"
+async def test_missing_page_id_is_not_configured(fast_policy) -> None:
+    sp = StatuspageClient("k", "", base_url="http://127.0.0.1:9", policy=fast_policy)
+    try:
+        result = await sp.create_incident(name="x", status="investigating", body="b", severity="high")
+    finally:
+        await sp.aclose()
+    assert isinstance(result, Failed) and result.kind is FailureKind.CONFIG and result.attempts == 0
+    assert "STATUSPAGE_PAGE_ID" in result.detail
+    default = StatuspageClient("secret-sp-key", "p")
+    assert default.page_id == "p" and default.base_url == "https://api.statuspage.io"
+    assert "secret-sp-key" not in repr(default)

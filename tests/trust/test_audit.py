@@ -13,7 +13,7 @@ import pytest
 
 from bot import audit
 from bot.audit_cli import run
-from bot.cli import main
+from chatops.main import main
 from tests.conftest import REDIS_URL, BotProcess, eventually
 
 

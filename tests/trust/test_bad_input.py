@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from bot.app import load_commands
 from bot.blocks import to_dicts
 from bot.config.policy import Policy
 from bot.core.models import Incident, StatusUpdate, TimelineEntry
 from bot.incidents import views
 from bot.listeners import REGISTRY, UsageError
+from chatops.product import load_commands
 
 load_commands()
 

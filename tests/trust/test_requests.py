@@ -102,7 +102,7 @@ async def test_serve_refuses_to_start_without_signing_secret(sandbox: Any, redis
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "chatops.main",
         "serve",
         "--host",
         "127.0.0.1",
@@ -129,7 +129,7 @@ async def test_serve_starts_without_secret_only_when_told_it_is_insecure(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "chatops.main",
         "serve",
         "--host",
         "127.0.0.1",

@@ -1,4 +1,8 @@
-"""The ``chatops`` command: serve, socket, sandbox, check-config."""
+"""The ``chatops`` command: serve, socket, worker, sandbox, check-config, audit.
+
+The process's entry point (``chatops = "chatops.main:main"``; also ``python -m chatops``). It builds
+the settings, the context and the product (:mod:`chatops.product`) and serves it.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,13 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from bot.app import build_web_app
+from bot import audit_cli
+from bot.app import BOLT_KEY, build_web_app
 from bot.config.policy import PolicyError, load_policy
 from bot.context import AppContext, build_context
 from bot.logs import setup_logging
 from bot.settings import Settings
+from chatops.product import StartupError, assemble
 
 log = logging.getLogger("chatops")
 
@@ -30,7 +36,8 @@ def _context(settings: Settings, redis: object | None = None) -> AppContext:
 
 
 async def _serve(settings: Settings, host: str, port: int) -> None:
-    app = build_web_app(_context(settings))
+    parts = assemble()  # a missing part or command module stops here, before anything is opened
+    app = build_web_app(_context(settings), parts)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -44,17 +51,16 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
 async def _socket(settings: Settings, host: str, port: int) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.app import BOLT_KEY
-
     if not settings.slack_app_token.get_secret_value():
         print("SLACK_APP_TOKEN (xapp-...) is needed for Socket Mode.", file=sys.stderr)
         raise SystemExit(2)
-    app = build_web_app(_context(settings))
+    parts = assemble()
+    app = build_web_app(_context(settings), parts)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()  # health, metrics and alerts still over HTTP
     handler = AsyncSocketModeHandler(app[BOLT_KEY], settings.slack_app_token.get_secret_value())
-    handler.client.base_url = settings.api_base  # apps.connections.open goes to SLACK_API_URL too
+    handler.client.web_client.base_url = settings.api_base  # apps.connections.open: SLACK_API_URL too
     log.info("chatops in Socket Mode; HTTP endpoints on http://%s:%s", host, port)
     try:
         await handler.start_async()
@@ -79,6 +85,7 @@ async def _redis_or_fake(url: str) -> tuple[object, bool]:
 async def _sandbox(settings: Settings, host: str, port: int, bot_port: int, open_browser: bool) -> None:
     from sandbox import Sandbox
 
+    parts = assemble()
     sb = Sandbox()
     await sb.start(host=host, port=port)
     settings = settings.model_copy(
@@ -94,7 +101,7 @@ async def _sandbox(settings: Settings, host: str, port: int, bot_port: int, open
             f"No Redis answers at {settings.redis_url}: using an in-process store. "
             "State is NOT durable: it is gone when this process stops."
         )
-    app = build_web_app(_context(settings, redis))
+    app = build_web_app(_context(settings, redis), parts)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, bot_port)
@@ -115,16 +122,21 @@ async def _sandbox(settings: Settings, host: str, port: int, bot_port: int, open
         await sb.stop()
 
 
-def check_config(path: str) -> int:
-    from bot.config_check import check
+def check_config(path: str, settings: Settings, *, strict: bool = False) -> int:
+    """Print the policy's problems and warnings (e.g. a configured pager whose secret is not set
+    here); exit 1 on a problem, or on a warning with ``--strict``."""
+    from bot.config_check import review
 
-    problems = check(path)
-    if problems:
-        print(f"{path}: {len(problems)} problem(s)")
-        for p in problems:
+    report = review(path, settings)
+    for w in report.warnings:
+        print(f"  warning: {w}")
+    failing = report.problems + (report.warnings if strict else [])
+    if failing:
+        print(f"{path}: {len(report.problems)} problem(s), {len(report.warnings)} warning(s)")
+        for p in report.problems:
             print(f"  {p}")
         return 1
-    print(f"{path}: OK")
+    print(f"{path}: OK" + (f" ({len(report.warnings)} warning(s))" if report.warnings else ""))
     return 0
 
 
@@ -143,14 +155,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=8800)
     p.add_argument("--bot-port", type=int, default=0)
     p.add_argument("--no-browser", action="store_true")
-    p = sub.add_parser("check-config", help="validate a policy file")
+    p = sub.add_parser("check-config", help="validate a policy file (and the secrets it needs)")
     p.add_argument("path")
-    extra = _extra_commands(sub)
+    p.add_argument(
+        "--strict", action="store_true", help="warnings fail too (e.g. a configured pager without its secret)"
+    )
+    extra = audit_cli.add_cli(sub)
     args = parser.parse_args(argv)
     settings = Settings()
     setup_logging(settings.log_format)
     if args.cmd == "check-config":
-        return check_config(args.path)
+        return check_config(args.path, settings, strict=args.strict)
     if args.cmd in extra:
         return int(extra[args.cmd](args) or 0)
     try:
@@ -164,19 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_sandbox(settings, args.host, args.port, args.bot_port, not args.no_browser))
     except KeyboardInterrupt:
         return 0
+    except StartupError as exc:
+        print(f"chatops cannot start: {exc}", file=sys.stderr)
+        return 2
     return 0
-
-
-def _extra_commands(sub: argparse._SubParsersAction) -> dict:  # type: ignore[type-arg]
-    """Sub-commands contributed by other parts (e.g. ``chatops audit``): modules with ``add_cli``."""
-    from bot.app import _import_optional
-
-    out = {}
-    for name in ("bot.audit_cli",):
-        module = _import_optional(name)
-        if module is not None:
-            out.update(module.add_cli(sub))
-    return out
 
 
 if __name__ == "__main__":

@@ -1,0 +1,3 @@
+from chatops.main import main
+
+raise SystemExit(main())
