@@ -1,16 +1,22 @@
 """Markdown → Slack mrkdwn parts, and chunking of parts under Slack's limits.
 
-The output is a list of :class:`Part` (``text`` in mrkdwn, ``code`` blocks, ``divider``); views turn
-them into Block Kit sections. :func:`paginate` packs parts into messages so that no section text
-exceeds 3000 characters and no message exceeds the block limit: the first page goes to the channel,
-the rest continue in its thread, nothing is cut.
+Markdown is parsed by markdown-it-py (CommonMark, plus GitHub's tables and strikethrough); the syntax
+tree is rendered to a list of :class:`Part` (``text`` in mrkdwn, ``code`` blocks, ``divider``) that
+views turn into Block Kit sections. Tables become aligned monospace blocks, nested lists keep their
+depth, HTML comments vanish, links become Slack links. :func:`paginate` packs parts into messages so
+that no section text exceeds 3000 characters and no message exceeds the block limit: the first page
+goes to the channel, the rest continue in its thread, nothing is cut.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
+
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
 
 from bot.blocks import escape
 
@@ -19,6 +25,8 @@ MESSAGE_BLOCK_LIMIT = 50  # Slack: blocks per message
 
 PartKind = Literal["text", "code", "divider"]
 
+__all__ = ["Part", "chunk_parts", "escape", "inline", "markdown_to_parts", "paginate"]
+
 
 @dataclass(frozen=True)
 class Part:
@@ -26,154 +34,238 @@ class Part:
     text: str = ""
 
 
-# ------------------------------------------------------------------------------------------- inline
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-_AUTOLINK = re.compile(r"<((?:https?|mailto):[^>\s]+)>")
-_IMAGE = re.compile(r"!\[([^\]]*)\]\(\s*([^)\s]+)(?:\s+\"[^\"]*\")?\s*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\(\s*([^)\s]+)(?:\s+\"[^\"]*\")?\s*\)")
-_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_ITALIC_STAR = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
-_STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+
 _BARE_URL = re.compile(r"(?<![<|\w])(https?://[^\s<>()]+[^\s<>().,;:!?'\"])")
+_TAG = re.compile(r"<[^>]*>")
+_BREAK_TAG = re.compile(r"^<br\s*/?>$", re.I)
 
 
 def _safe_url(url: str) -> str:
-    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C").replace(" ", "%20")
+
+
+def _absolute(url: str) -> bool:
+    return url.lower().startswith(("http://", "https://", "mailto:"))
+
+
+def _text(content: str) -> str:
+    """Plain text → mrkdwn: escaped, bare URLs made links."""
+    out: list[str] = []
+    last = 0
+    for m in _BARE_URL.finditer(content):
+        out.append(escape(content[last : m.start()]))
+        out.append(f"<{_safe_url(m.group(1))}>")
+        last = m.end()
+    out.append(escape(content[last:]))
+    return "".join(out)
+
+
+def _plain(node: SyntaxTreeNode) -> str:
+    """The text of an inline subtree without any formatting (link labels, table cells, headings)."""
+    if node.type in ("text", "code_inline"):
+        return node.content
+    if node.type in ("softbreak", "hardbreak"):
+        return " "
+    if node.type == "html_inline":
+        return ""
+    if node.type == "image":
+        return "".join(_plain(c) for c in node.children) or "image"
+    return "".join(_plain(c) for c in node.children)
+
+
+def _inline(node: SyntaxTreeNode) -> str:
+    """An inline subtree → mrkdwn."""
+    kind = node.type
+    if kind == "text":
+        return _text(node.content)
+    if kind == "softbreak":
+        return " "
+    if kind == "hardbreak":
+        return "\n"
+    if kind == "code_inline":
+        code = escape(node.content.replace("`", "'"))
+        return f"`{code}`"
+    if kind == "html_inline":
+        return "\n" if _BREAK_TAG.match(node.content.strip()) else ""  # comments and tags vanish
+    inner = "".join(_inline(c) for c in node.children)
+    if kind == "strong":
+        return f"*{inner}*" if inner.strip() else inner
+    if kind == "em":
+        return f"_{inner}_" if inner.strip() else inner
+    if kind == "s":
+        return f"~{inner}~" if inner.strip() else inner
+    if kind == "link":
+        href = str(node.attrs.get("href", ""))
+        label = escape(_plain(node)).replace("|", "¦")
+        if node.markup == "autolink" or not label:
+            return f"<{_safe_url(href)}>" if _absolute(href) else escape(href)
+        return f"<{_safe_url(href)}|{label}>" if _absolute(href) else f"{label} ({escape(href)})"
+    if kind == "image":
+        src = str(node.attrs.get("src", ""))
+        alt = escape(_plain(node)).replace("|", "¦") or "image"
+        return f"<{_safe_url(src)}|{alt}>" if _absolute(src) else alt
+    return inner
 
 
 def inline(text: str) -> str:
     """One line of Markdown → mrkdwn: **b** → *b*, *i* → _i_, ~~s~~ → ~s~, [t](u) → <u|t>, escaping."""
-    slots: list[str] = []
-
-    def keep(value: str) -> str:
-        slots.append(value)
-        return f"\x00{len(slots) - 1}\x00"
-
-    text = _CODE_SPAN.sub(lambda m: keep(f"`{escape(m.group(2))}`"), text)
-    text = _AUTOLINK.sub(lambda m: keep(f"<{_safe_url(m.group(1))}>"), text)
-    text = _IMAGE.sub(lambda m: keep(f"<{_safe_url(m.group(2))}|{escape(m.group(1)) or 'image'}>"), text)
-    text = _LINK.sub(lambda m: keep(f"<{_safe_url(m.group(2))}|{_inline_label(m.group(1))}>"), text)
-    text = _BARE_URL.sub(lambda m: keep(f"<{_safe_url(m.group(1))}>"), text)
-    text = escape(text)
-    text = _BOLD.sub(lambda m: f"\x01{m.group(2)}\x01", text)
-    text = _ITALIC_STAR.sub(lambda m: f"_{m.group(1)}_", text)
-    text = _STRIKE.sub(lambda m: f"~{m.group(1)}~", text)
-    text = text.replace("\x01", "*")
-    return re.sub(r"\x00(\d+)\x00", lambda m: slots[int(m.group(1))], text)
-
-
-def _inline_label(label: str) -> str:
-    # Link labels may carry emphasis but no nested links; '|' and '>' would break the <u|t> token.
-    return escape(re.sub(r"(\*\*|__|`)", "", label)).replace("|", "¦")
+    tree = SyntaxTreeNode(_parser().parseInline(text))
+    return "".join(_inline(c) for n in tree.children for c in n.children).strip()
 
 
 # -------------------------------------------------------------------------------------------- blocks
 
-_FENCE = re.compile(r"^\s{0,3}(```+|~~~+)\s*([\w+-]*)\s*$")
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_RULE = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
-_BULLET = re.compile(r"^(\s*)[-*+]\s+(?:\[( |x|X)\]\s+)?(.*)$")
-_NUMBERED = re.compile(r"^(\s*)(\d+)[.)]\s+(.*)$")
-_QUOTE = re.compile(r"^\s{0,3}>\s?(.*)$")
-_TABLE = re.compile(r"^\s*\|.*\|\s*$")
+
+class _Doc:
+    """Collects parts: text lines are buffered and become one text part between code and dividers."""
+
+    def __init__(self) -> None:
+        self.parts: list[Part] = []
+        self.lines: list[str] = []
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
+
+    def gap(self) -> None:
+        if self.lines and self.lines[-1] != "":
+            self.lines.append("")
+
+    def flush(self) -> None:
+        while self.lines and not self.lines[-1].strip():
+            self.lines.pop()
+        while self.lines and not self.lines[0].strip():
+            self.lines.pop(0)
+        if self.lines:
+            self.parts.append(Part("text", "\n".join(self.lines)))
+        self.lines = []
+
+    def block(self, part: Part) -> None:
+        self.flush()
+        self.parts.append(part)
+
+
+def _inline_of(node: SyntaxTreeNode) -> str:
+    return "".join(_inline(c) for inline_node in node.children for c in inline_node.children).strip()
+
+
+def _table(node: SyntaxTreeNode) -> str:
+    rows: list[list[str]] = []
+    aligns: list[str] = []
+    for section in node.children:
+        for tr in section.children:
+            cells = []
+            for cell in tr.children:
+                cells.append(" ".join(_plain(cell).split()))
+                if section.type == "thead":
+                    style = str(cell.attrs.get("style", ""))
+                    aligns.append("right" if "right" in style else "center" if "center" in style else "left")
+            rows.append(cells)
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    aligns += ["left"] * (width - len(aligns))
+    sizes = [max(len(r[i]) for r in rows) for i in range(width)]
+
+    def fmt(row: list[str]) -> str:
+        cells = []
+        for i, cell in enumerate(row):
+            pad = {"right": cell.rjust, "center": cell.center}.get(aligns[i], cell.ljust)
+            cells.append(pad(sizes[i]))
+        return " | ".join(cells).rstrip()
+
+    lines = [fmt(rows[0]), "-+-".join("-" * n for n in sizes)] + [fmt(r) for r in rows[1:]]
+    has_head = any(s.type == "thead" for s in node.children)
+    return "\n".join(lines if has_head else [fmt(r) for r in rows])
+
+
+def _list(doc: _Doc, node: SyntaxTreeNode, depth: int, quote: str) -> None:
+    ordered = node.type == "ordered_list"
+    number = int(node.attrs.get("start", 1) or 1) if ordered else 0
+    indent = "    " * depth
+    for item in node.children:
+        marker = f"{number}." if ordered else ("•" if depth == 0 else "◦")
+        number += 1
+        first = True
+        for child in item.children:
+            if child.type == "paragraph" and first:
+                text = _inline_of(child)
+                box = re.match(r"^\[([ xX])\]\s+", text)
+                if box:
+                    text = ("☑ " if box.group(1) in "xX" else "☐ ") + text[box.end() :]
+                doc.line(f"{quote}{indent}{marker} {text}")
+                first = False
+            elif child.type in ("bullet_list", "ordered_list"):
+                if first:
+                    doc.line(f"{quote}{indent}{marker}")
+                    first = False
+                _list(doc, child, depth + 1, quote)
+            elif child.type == "paragraph":
+                doc.line(f"{quote}{indent}    {_inline_of(child)}")
+            else:
+                if first:
+                    doc.line(f"{quote}{indent}{marker}")
+                    first = False
+                _block(doc, child, depth + 1, quote)
+
+
+def _block(doc: _Doc, node: SyntaxTreeNode, depth: int = 0, quote: str = "") -> None:
+    kind = node.type
+    if kind == "heading":
+        doc.gap()
+        doc.line(f"{quote}*{escape(_plain(node).strip())}*")
+    elif kind == "paragraph":
+        if not quote:
+            doc.gap()
+        text = _inline_of(node)
+        doc.line("\n".join(f"{quote}{line}" for line in text.split("\n")))
+        if not quote:
+            doc.gap()
+    elif kind in ("bullet_list", "ordered_list"):
+        if depth == 0 and not quote:
+            doc.gap()
+        _list(doc, node, depth, quote)
+        if depth == 0 and not quote:
+            doc.gap()
+    elif kind == "blockquote":
+        doc.gap()
+        for child in node.children:
+            _block(doc, child, depth, quote + "> ")
+        doc.gap()
+    elif kind in ("fence", "code_block"):
+        doc.block(Part("code", node.content.rstrip("\n")))
+    elif kind == "table":
+        doc.block(Part("code", _table(node)))
+    elif kind == "hr":
+        doc.block(Part("divider"))
+    elif kind == "html_block":
+        text = " ".join(_TAG.sub(" ", re.sub(r"<!--.*?(-->|$)", "", node.content, flags=re.S)).split())
+        if text:  # HTML comments vanish; other HTML keeps its text
+            doc.gap()
+            doc.line(quote + escape(text))
+    else:
+        for child in node.children:
+            _block(doc, child, depth, quote)
 
 
 def markdown_to_parts(markdown: str, *, skip_title: str | None = None) -> list[Part]:
     """Convert a Markdown document to mrkdwn text parts, code parts and dividers.
 
     ``skip_title``: drop a leading heading with this text (the view shows the title already)."""
-    parts: list[Part] = []
-    text_lines: list[str] = []
-    paragraph: list[str] = []
-
-    def flush_paragraph() -> None:
-        if paragraph:
-            text_lines.append(inline(" ".join(s.strip() for s in paragraph)))
-            paragraph.clear()
-
-    def flush_text() -> None:
-        flush_paragraph()
-        while text_lines and not text_lines[-1].strip():
-            text_lines.pop()
-        while text_lines and not text_lines[0].strip():
-            text_lines.pop(0)
-        if text_lines:
-            parts.append(Part("text", "\n".join(text_lines)))
-            text_lines.clear()
-
-    lines = markdown.replace("\r\n", "\n").split("\n")
-    i = 0
-    while i < len(lines) and not lines[i].strip():
-        i += 1
-    first = _HEADING.match(lines[i]) if i < len(lines) else None
-    if skip_title and first and first.group(2).strip().lower() == skip_title.strip().lower():
-        i += 1
-    while i < len(lines):
-        line = lines[i]
-        fence = _FENCE.match(line)
-        if fence:
-            flush_text()
-            marker = fence.group(1)
-            code: list[str] = []
-            i += 1
-            while i < len(lines) and not lines[i].strip().startswith(marker[:3]):
-                code.append(lines[i])
-                i += 1
-            parts.append(Part("code", "\n".join(code)))
-            i += 1
-            continue
-        if _TABLE.match(line):
-            flush_text()
-            table: list[str] = []
-            while i < len(lines) and _TABLE.match(lines[i]):
-                if not re.fullmatch(r"\s*\|[\s:|-]+\|\s*", lines[i]):
-                    table.append(lines[i].strip())
-                i += 1
-            parts.append(Part("code", "\n".join(table)))
-            continue
-        if _RULE.match(line):
-            flush_text()
-            parts.append(Part("divider"))
-            i += 1
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            flush_paragraph()
-            if text_lines and text_lines[-1] != "":
-                text_lines.append("")
-            label = re.sub(r"(\*\*|__)", "", heading.group(2))
-            text_lines.append(f"*{inline(label)}*")
-            i += 1
-            continue
-        bullet = _BULLET.match(line)
-        numbered = _NUMBERED.match(line)
-        quote = _QUOTE.match(line)
-        if bullet:
-            flush_paragraph()
-            depth = len(bullet.group(1).expandtabs(4)) // 2
-            box = {" ": "☐ ", "x": "☑ ", "X": "☑ "}.get(bullet.group(2) or "", "")
-            marker = "•" if depth == 0 else "◦"
-            text_lines.append(f"{'    ' * depth}{marker} {box}{inline(bullet.group(3))}")
-        elif numbered:
-            flush_paragraph()
-            depth = len(numbered.group(1).expandtabs(4)) // 3
-            text_lines.append(f"{'    ' * depth}{numbered.group(2)}. {inline(numbered.group(3))}")
-        elif quote:
-            flush_paragraph()
-            text_lines.append(f"> {inline(quote.group(1))}")
-        elif not line.strip():
-            flush_paragraph()
-            if text_lines and text_lines[-1] != "":
-                text_lines.append("")
-        elif text_lines and re.match(r"^\s{2,}\S", line) and not paragraph and text_lines[-1].strip():
-            # continuation of a list item
-            text_lines[-1] += " " + inline(line.strip())
-        else:
-            paragraph.append(line)
-        i += 1
-    flush_text()
-    return parts
+    tree = SyntaxTreeNode(_parser().parse(markdown.replace("\r\n", "\n")))
+    children = list(tree.children)
+    if skip_title and children and children[0].type == "heading":
+        if _plain(children[0]).strip().lower() == skip_title.strip().lower():
+            children = children[1:]
+    doc = _Doc()
+    for child in children:
+        _block(doc, child)
+    doc.flush()
+    return doc.parts
 
 
 # ------------------------------------------------------------------------------------------ chunking

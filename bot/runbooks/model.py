@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DiagnosticType = Literal["promql", "pods", "events", "deployment", "rollout_history", "logs", "nodes", "top"]
 
@@ -65,14 +65,35 @@ class Diagnostic(BaseModel):
 
 
 class FrontMatter(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """The front-matter keys the bot uses. Any other key (Hugo's ``weight``, ``bookCollapseSection``,
+    MkDocs' ``tags``…) is ignored here: the loader lists them for check-config, never skips a file."""
+
+    model_config = ConfigDict(extra="ignore")
 
     title: str | None = None
     aliases: list[str] = Field(default_factory=list)
     alerts: list[str] = Field(default_factory=list)
     service: str | None = None
     summary: str | None = None
+    runbook_url: str | None = None
     diagnostics: list[Diagnostic] = Field(default_factory=list)
+
+    @field_validator("aliases", "alerts", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        """One value or a list of them (collections write both); numbers become text."""
+        if value is None:
+            return []
+        if isinstance(value, str | int | float):
+            return [str(value)]
+        if isinstance(value, list):
+            return [str(v) for v in value if v is not None]
+        return value
+
+    @field_validator("title", "service", "summary", "runbook_url", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
     @model_validator(mode="after")
     def _unique_names(self) -> FrontMatter:
@@ -82,8 +103,11 @@ class FrontMatter(BaseModel):
         return self
 
 
+KNOWN_KEYS = frozenset(FrontMatter.model_fields)
+
+
 class Runbook(BaseModel):
-    name: str  # file name without .md
+    name: str  # file name without .md (the path below its directory when two files share a name)
     title: str
     path: Path
     body: str  # Markdown without the front matter
@@ -91,7 +115,19 @@ class Runbook(BaseModel):
     alerts: list[str] = Field(default_factory=list)
     service: str | None = None
     summary: str | None = None
+    runbook_url: str | None = None
     diagnostics: list[Diagnostic] = Field(default_factory=list)
+    section: str = ""  # the folder below the runbook directory ("" at the top)
+    unknown_keys: list[str] = Field(default_factory=list)  # front-matter keys the bot does not use
+
+
+class Section(BaseModel):
+    """A folder's index page (``_index.md``, ``index.md``, ``README.md``): listed, not a runbook."""
+
+    folder: str  # below the runbook directory; "" for the top
+    title: str
+    path: Path
+    body: str
 
 
 _SEPARATORS = re.compile(r"[\s_\-./]+")
@@ -101,9 +137,28 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 def lookup_key(text: str) -> str:
     """Case- and separator-insensitive key: KubePodCrashLooping and kube-pod-crash-looping agree."""
     stem = text.strip()
-    if stem.lower().endswith(".md"):
-        stem = stem[:-3]
+    for suffix in (".md", ".markdown", ".html"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
     return _SEPARATORS.sub("", stem).lower()
+
+
+def reference_keys(text: str) -> list[str]:
+    """Lookup keys of a runbook reference that is a URL or a path: its last part, and its anchor.
+
+    ``https://rb.example/k8s/KubePodCrashLooping/``, ``k8s/kube-pod-crash-looping.md`` and
+    ``…/README.md#alert-name-kubepodcrashlooping`` all name the runbook of KubePodCrashLooping."""
+    ref = text.strip()
+    keys: list[str] = []
+    base, _, anchor = ref.partition("#")
+    if anchor.strip():
+        keys.append(lookup_key(anchor))
+        if anchor.lower().startswith("alert-name-"):
+            keys.append(lookup_key(anchor[len("alert-name-") :]))
+    last = base.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    if last:
+        keys.append(lookup_key(last))
+    return [k for k in keys if k]
 
 
 def words_key(text: str) -> str:

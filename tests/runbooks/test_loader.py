@@ -92,15 +92,32 @@ def test_several_directories_and_bad_files_are_reported_not_fatal(tmp_path: Path
     write(second, "broken.md", "---\ntitle: [unclosed\n---\n# Broken\n")
     write(second, "bad-diag.md", "---\ndiagnostics:\n  - name: x\n    type: pods\n---\n# Bad\n")
     library = RunbookLibrary.load([first, second, tmp_path / "missing"])
-    assert library.names() == ["one", "two"]
+    # no file is skipped: a clash of names is solved by the directory, a bad front matter is reported
+    # and the text still loads (without the diagnostics it could not read)
+    assert library.names() == ["b/one", "bad-diag", "broken", "one", "two"]
     assert library.get("one").title == "One"  # type: ignore[union-attr]
+    assert library.get("b/one").title == "Other one"  # type: ignore[union-attr]
+    assert library.get("broken").title == "Broken"  # type: ignore[union-attr]
+    assert library.get("bad-diag").diagnostics == []  # type: ignore[union-attr]
     errors = "\n".join(library.errors)
     assert "broken.md: front matter is not valid YAML" in errors
     assert (
         "bad-diag.md: diagnostics.0: Value error, diagnostic 'x': pods needs params ['namespace']" in errors
     )
-    assert "a runbook named 'one' was already loaded" in errors
     assert "missing: runbook directory not found" in errors
+
+
+def test_unknown_and_loosely_typed_front_matter_never_skips_a_file(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "a.md",
+        "---\ntitle: 42\nweight: 3\nalerts: SingleAlert\nbookCollapseSection: true\n---\nx\n",
+    )
+    library = RunbookLibrary.load([tmp_path])
+    assert library.errors == []
+    runbook = library.get("SingleAlert")
+    assert runbook is not None and runbook.title == "42" and runbook.alerts == ["SingleAlert"]
+    assert runbook.unknown_keys == ["bookCollapseSection", "weight"]
 
 
 def test_front_matter_fields(tmp_path: Path) -> None:

@@ -44,9 +44,51 @@ def test_document_structure() -> None:
     assert sections[2].text == "```\necho &lt;hi&gt;\n```\n\nA paragraph that wraps."  # merged, escaped
 
 
-def test_tables_become_code_blocks() -> None:
-    parts = markdown_to_parts("| a | b |\n| --- | --- |\n| 1 | 2 |\n")
-    assert parts == [Part("code", "| a | b |\n| 1 | 2 |")]
+def test_tables_become_aligned_code_blocks() -> None:
+    parts = markdown_to_parts(
+        "| Signal | Threshold | Action |\n| :-- | --: | :-: |\n| **p99** | 2s | page `a<b` & co |\n| err | 10 | x |\n"
+    )
+    assert parts == [
+        Part(
+            "code",
+            "Signal | Threshold |     Action\n"
+            "-------+-----------+--------------\n"
+            "p99    |        2s | page a<b & co\n"
+            "err    |        10 |       x",
+        )
+    ]
+    # escaped when it becomes a section
+    assert "page a&lt;b &amp; co" in chunk_parts(parts)[0].text
+
+
+def test_nested_lists_comments_links_and_code() -> None:
+    parts = markdown_to_parts(
+        "<!-- maintainers: keep this short -->\n"
+        "Intro with a [relative link](../other.md) and <!-- inline note -->an end.\n\n"
+        "* level one\n"
+        "    * level two with `kubectl get <pod>`\n"
+        "        1. three\n"
+        "        2. four\n"
+        "* back to one\n\n"
+        "3. starts at three\n"
+        "4. then four\n\n"
+        "```yaml\nkey: <value> & more\n```\n"
+    )
+    text = parts[0].text
+    assert "maintainers" not in text and "inline note" not in text
+    assert "Intro with a relative link (../other.md) and an end." in text
+    assert (
+        "• level one\n    ◦ level two with `kubectl get &lt;pod&gt;`\n        1. three\n        2. four"
+        in text
+    )
+    assert "\n• back to one" in text
+    assert "3. starts at three\n4. then four" in text
+    assert parts[1] == Part("code", "key: <value> & more")
+
+
+def test_emphasis_inside_words_and_headings() -> None:
+    parts = markdown_to_parts("## **Bold** heading with `code`\n\nsnake_case_name stays; 2 * 3 * 4 too\n")
+    assert parts[0].text == "*Bold heading with code*\n\nsnake_case_name stays; 2 * 3 * 4 too"
 
 
 def long_runbook(sections: int = 120) -> str:
