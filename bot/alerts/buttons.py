@@ -6,9 +6,8 @@ Registered in bot/incidents/buttons.py's registry, so they get the same permissi
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
-
-from redis.exceptions import WatchError
 
 from bot import blocks
 from bot.alerts import views as alert_views
@@ -16,6 +15,7 @@ from bot.alerts.state import GroupState
 from bot.alerts.worker import EPISODE_TTL, AlertWorker
 from bot.context import AppContext
 from bot.core.models import TimelineEntry
+from bot.core.optimistic import Decision, Raw, update_atomically
 from bot.core.state import Refused, record
 from bot.incidents import workflow as flow
 from bot.listeners import Click, Reply, action
@@ -30,27 +30,21 @@ def _worker(ctx: AppContext) -> AlertWorker:
     return runtime.worker
 
 
-async def _update_group(worker: AlertWorker, gid: str, fn: object) -> tuple[GroupState, bool]:
+async def _update_group(
+    worker: AlertWorker, gid: str, fn: Callable[[GroupState], bool]
+) -> tuple[GroupState, bool]:
     """Atomically change a group's state; ``fn(state) -> bool`` says whether it changed anything."""
     key = worker.k.state(gid)
-    while True:
-        async with worker.redis.pipeline(transaction=True) as pipe:
-            try:
-                await pipe.watch(key)
-                raw = await pipe.get(key)
-                if raw is None:
-                    raise Refused("This alert group is no longer known to the bot.")
-                state = GroupState.model_validate_json(raw)
-                changed = bool(fn(state))  # type: ignore[operator]
-                if not changed:
-                    await pipe.reset()
-                    return state, False
-                pipe.multi()
-                pipe.set(key, state.model_dump_json())
-                await pipe.execute()
-                return state, True
-            except WatchError:
-                continue
+
+    def decide(raw: Raw) -> Decision[tuple[GroupState, bool]]:
+        if raw is None:
+            raise Refused("This alert group is no longer known to the bot.")
+        state = GroupState.model_validate_json(raw)
+        if not fn(state):
+            return (state, False), None
+        return (state, True), lambda pipe: pipe.set(key, state.model_dump_json())
+
+    return await update_atomically(worker.redis, key, decide)
 
 
 @action(alert_views.ACK_ACTION, permission="update")

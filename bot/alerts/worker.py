@@ -25,13 +25,15 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
-from redis.exceptions import RedisError, ResponseError, WatchError
+from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError, ResponseError
 
 from bot.alerts import metrics, views
 from bot.alerts.diff import Change, apply_notification
 from bot.alerts.models import WebhookPayload
 from bot.alerts.state import GroupState, group_id
 from bot.config.alerts import AlertsPolicy
+from bot.core.optimistic import Decision, Raw, update_atomically
 from bot.keys import Keys
 from bot.slack.outbox import Op, Outbox, Rendered
 from bot.tasks import raise_if_cancelling
@@ -249,31 +251,31 @@ class AlertWorker:
         routed = self.policy.route({**payload.group_labels, **payload.common_labels})
         storm_choice: tuple[str, str | None] | None = None
         state_key = self.k.state(gid)
-        while True:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(state_key)
-                    raw = await pipe.get(state_key)
-                    old = GroupState.model_validate_json(raw) if raw else None
-                    new, change = apply_notification(old, payload, entry_id=entry_id, channel=routed, now=now)
-                    if change.stale:
-                        await pipe.reset()
-                        return Processed(gid, change, old)
-                    if change.new_episode:
-                        if storm_choice is None:
-                            storm_choice = await self._thread_for_new_group(new)
-                        new.thread, new.storm = storm_choice
-                    pushes = self._pushes(new, change, entry_id) if (change or change.rerender) else []
-                    pipe.multi()
-                    pipe.set(state_key, new.model_dump_json())
-                    if change.new_episode and old is not None:
-                        pipe.set(self.k.episode(gid, old.episode), old.model_dump_json(), ex=EPISODE_TTL)
-                    if pushes:
-                        pipe.rpush(self.k.pending(gid), *[json.dumps(p) for p in pushes])
-                    await pipe.execute()
-                    break
-                except WatchError:
-                    continue
+
+        async def decide(raw: Raw) -> Decision[tuple[GroupState | None, GroupState, Change]]:
+            nonlocal storm_choice
+            old = GroupState.model_validate_json(raw) if raw else None
+            new, change = apply_notification(old, payload, entry_id=entry_id, channel=routed, now=now)
+            if change.stale:
+                return (old, new, change), None
+            if change.new_episode:
+                if storm_choice is None:
+                    storm_choice = await self._thread_for_new_group(new)
+                new.thread, new.storm = storm_choice
+            pushes = self._pushes(new, change, entry_id) if (change or change.rerender) else []
+
+            def write(pipe: Pipeline) -> None:
+                pipe.set(state_key, new.model_dump_json())
+                if change.new_episode and old is not None:
+                    pipe.set(self.k.episode(gid, old.episode), old.model_dump_json(), ex=EPISODE_TTL)
+                if pushes:
+                    pipe.rpush(self.k.pending(gid), *[json.dumps(p) for p in pushes])
+
+            return (old, new, change), write
+
+        old, new, change = await update_atomically(self.redis, state_key, decide)
+        if change.stale:
+            return Processed(gid, change, old)
         await self.flush_pending(gid)
         self._count(new, change)
         if change.new_episode and self.on_new_episode is not None and new.status == "firing":
