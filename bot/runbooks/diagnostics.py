@@ -66,15 +66,19 @@ class DiagnosticsRunner:
         diagnostics: Sequence[Diagnostic],
         context: Mapping[str, Any],
         progress: Progress | None = None,
+        *,
+        runbook: str | None = None,
     ) -> list[DiagnosticResult]:
-        """All checks at once; ``progress(result, done, total)`` after each; results in runbook order."""
+        """All checks at once; ``progress(result, done, total)`` after each; results in runbook order.
+
+        ``runbook`` names the runbook in the lines of failed checks."""
         total = len(diagnostics)
         done = 0
         lock = asyncio.Lock()
 
         async def one(diagnostic: Diagnostic) -> DiagnosticResult:
             nonlocal done
-            result = await self.run_one(diagnostic, context)
+            result = await self.run_one(diagnostic, context, runbook=runbook)
             if progress is not None:
                 async with lock:  # progress updates in order, one at a time
                     done += 1
@@ -86,14 +90,17 @@ class DiagnosticsRunner:
 
         return list(await asyncio.gather(*(one(d) for d in diagnostics)))
 
-    async def run_one(self, diagnostic: Diagnostic, context: Mapping[str, Any]) -> DiagnosticResult:
+    async def run_one(
+        self, diagnostic: Diagnostic, context: Mapping[str, Any], *, runbook: str | None = None
+    ) -> DiagnosticResult:
         started = time.monotonic()
         try:
             result = await asyncio.wait_for(self._dispatch(diagnostic, context), timeout=self.check_timeout)
         except TimeoutError:
             result = self._failed(diagnostic, f"timed out after {self.check_timeout:g}s")
         except TemplateProblem as exc:
-            result = self._failed(diagnostic, f"parameters: {exc}")
+            log.info("diagnostic %s of %s: %s", diagnostic.name, runbook or "a runbook", exc)
+            result = self._failed(diagnostic, exc.line(runbook, diagnostic.name))
         except Exception as exc:  # a bug must not take the other checks down; say so and log it
             log.exception("diagnostic %s crashed", diagnostic.name)
             result = self._failed(diagnostic, f"internal error ({type(exc).__name__}); see the bot's log")

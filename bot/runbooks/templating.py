@@ -8,17 +8,51 @@ that names it, never an empty string sent to a cluster.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
+_UNDEFINED = re.compile(r"^'([^']+)' is undefined$")
+_NO_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'$")
+
+
 class TemplateProblem(ValueError):
-    """A parameter template could not be rendered; the message says which and why."""
+    """A parameter template could not be rendered; the message says which and why in words (never a
+    raw Jinja message): ``query needs {{ service }}, which this alert or incident does not provide``."""
+
+    def __init__(self, what: str, reason: str, variable: str | None = None) -> None:
+        self.what = what
+        self.reason = reason
+        self.variable = variable
+        super().__init__(f"{what}: {reason}")
+
+    def line(self, runbook: str | None, check: str) -> str:
+        """One line naming the runbook, the check and the variable (or the problem)."""
+        where = f"runbook {runbook}, check {check}" if runbook else f"check {check}"
+        if self.variable:
+            return (
+                f"{where}: {self.what} needs {{{{ {self.variable} }}}}, which this alert or incident "
+                "does not provide (add the label, or a default: {{ " + self.variable + " | default('…') }})"
+            )
+        return f"{where}: {self.what}: {self.reason}"
+
+
+def _problem(exc: TemplateError, what: str) -> TemplateProblem:
+    message = (exc.message or "").strip()
+    if isinstance(exc, UndefinedError):
+        found = _UNDEFINED.match(message) or _NO_ATTRIBUTE.search(message)
+        if found:
+            return TemplateProblem(what, f"{{{{ {found.group(1)} }}}} is not defined", found.group(1))
+        return TemplateProblem(what, "uses a value that is not defined")
+    if isinstance(exc, TemplateSyntaxError):
+        return TemplateProblem(what, f"template syntax error on line {exc.lineno}: {message}")
+    return TemplateProblem(what, f"template error: {message or type(exc).__name__}")
 
 
 def build_context(
@@ -48,7 +82,7 @@ def render(template: str, context: Mapping[str, Any], *, what: str = "template")
     try:
         return _ENV.from_string(template).render(**context).strip()
     except TemplateError as exc:
-        raise TemplateProblem(f"{what}: {exc.message or type(exc).__name__}") from exc
+        raise _problem(exc, what) from exc
 
 
 def render_value(value: Any, context: Mapping[str, Any], *, what: str) -> Any:

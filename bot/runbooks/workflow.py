@@ -120,7 +120,7 @@ async def run_diagnostics(
                 text=f"Diagnostics for {runbook.title}: {n}/{total}",
             )
 
-    run.results = await service.runner.run(runbook.diagnostics, context, on_progress)
+    run.results = await service.runner.run(runbook.diagnostics, context, on_progress, runbook=runbook.name)
     remediation = ctx.policy.kubernetes.remediation
     target = (
         remediation_target(run.results, incident_id, service.clusters.default)

@@ -122,7 +122,7 @@ async def test_failing_checks_report_a_clear_line_and_the_others_still_run(
         Diagnostic(name="good promql", type="promql", query="diag_ok_metric", unit="count"),
         Diagnostic(name="hangs", type="nodes"),
     ]
-    results = {r.name: r for r in await runner.run(diagnostics, build_context())}
+    results = {r.name: r for r in await runner.run(diagnostics, build_context(), runbook="checkout-slow")}
 
     assert results["good pods"].ok and results["good promql"].ok
     assert results["good promql"].lines == ["`diag_ok_metric` → *5*"]
@@ -132,7 +132,13 @@ async def test_failing_checks_report_a_clear_line_and_the_others_still_run(
     assert results["other cluster"].reason == "unknown cluster 'prod' (configured: test)"
     bad = results["bad promql"].reason or ""
     assert bad.startswith("prometheus: bad PromQL `sum(rate(x[5m]`:")
-    assert results["missing label"].reason == "parameters: query: 'service' is undefined"
+    # the runbook, the check and the variable, in words: never Jinja's own message
+    missing = results["missing label"].reason or ""
+    assert missing.startswith(
+        "runbook checkout-slow, check missing label: query needs {{ service }}, which this alert or "
+        "incident does not provide"
+    )
+    assert "is undefined" not in missing
     assert results["hangs"].reason == "timed out after 2s"
     assert [r.status for r in results.values()].count("failed") == 5
 

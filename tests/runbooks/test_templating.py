@@ -18,8 +18,20 @@ def test_labels_service_and_defaults() -> None:
 
 
 def test_missing_variable_names_it() -> None:
-    with pytest.raises(TemplateProblem, match="query: 'service' is undefined"):
+    with pytest.raises(TemplateProblem) as info:
         render('up{job="{{ service }}"}', build_context(), what="query")
+    assert info.value.variable == "service"
+    assert info.value.line("pod-crash-loop", "restarts") == (
+        "runbook pod-crash-loop, check restarts: query needs {{ service }}, which this alert or incident "
+        "does not provide (add the label, or a default: {{ service | default('…') }})"
+    )
+    with pytest.raises(TemplateProblem) as attr:
+        render("{{ labels.pod }}", build_context(labels={"a": "b"}), what="params.pod")
+    assert attr.value.variable == "pod" and "no attribute" not in str(attr.value)
+    with pytest.raises(TemplateProblem) as syntax:
+        render("{{ oops", build_context(), what="query")
+    assert syntax.value.variable is None
+    assert syntax.value.line(None, "x").startswith("check x: query: template syntax error on line 1")
 
 
 def test_sandbox_blocks_unsafe_access() -> None:
