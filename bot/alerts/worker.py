@@ -328,10 +328,13 @@ class AlertWorker:
     def _pushes(self, state: GroupState, change: Change, entry_id: str) -> list[dict[str, Any]]:
         in_storm = state.storm is not None
         render = f"storm:{state.storm}" if in_storm else f"ag:{state.gid}:{state.episode}"
-        lines = views.change_lines(state, change, with_title=in_storm) if change else []
-        if in_storm and len(lines) <= 1:
-            lines = []
-        ops = [Op(id=f"{entry_id}:{state.gid}", lines=tuple(lines)).dumps()] if lines else []
+        replies = views.change_replies(state, change, with_title=in_storm) if change else []
+        replies = [r for r in replies if len(r) > (1 if in_storm else 0)]
+        # one op per reply (each within Slack's limits); op ids derive from the entry: idempotent
+        ops = [
+            Op(id=f"{entry_id}:{state.gid}" + (f":{n}" if n else ""), lines=tuple(lines)).dumps()
+            for n, lines in enumerate(replies)
+        ]
         return [{"tid": state.thread, "channel": state.channel, "render": render, "ops": ops, "touch": True}]
 
     async def push_event(self, state: GroupState, text: str, event_id: str) -> None:

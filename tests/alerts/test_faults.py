@@ -14,7 +14,7 @@ from bot.config.alerts import AlertsPolicy, StormPolicy
 from bot.slack.outbox import OutboxConfig
 from tests.alerts import storm
 from tests.alerts.conftest import make_pipeline
-from tests.alerts.slackview import IDENT, channel_id, marker, message_text, read_channel
+from tests.alerts.slackview import channel_id, marker, message_text, read_channel, reply_alerts
 from tests.conftest import eventually
 
 pytestmark = pytest.mark.slow
@@ -74,10 +74,8 @@ async def test_faults_exactly_once_in_order(sandbox: Any, redis_prefix: str) -> 
     seen: Counter[tuple[str, str]] = Counter()
     for t in threads:
         for r in t.replies:
-            for line in message_text(r).split("\n"):
-                state = "firing" if "Firing (" in line else "resolved" if "Resolved (" in line else None
-                for ident in IDENT.findall(line) if state else []:
-                    seen[(ident, state)] += 1
+            for _title, ident, state in reply_alerts(message_text(r)):
+                seen[(ident, state)] += 1
     assert seen == transitions()
 
     # in order per thread: replies carry the stream entry ids of their first op, increasing

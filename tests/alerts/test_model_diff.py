@@ -87,7 +87,8 @@ def test_diff_first_then_changes_then_resolved() -> None:
     s4, c4 = fold(s3, payload(group, host_alerts("HighLatency", [1, 2], "resolved")), "4-0", 12)
     assert c4.group_resolved and s4.status == "resolved" and s4.resolved_at is not None
     assert (s4.firing, s4.resolved) == (0, 3)
-    assert "resolved after 12m" in "\n".join(views.change_lines(s4, c4, with_title=False))
+    # durations are the alerts' own (endsAt − startsAt: 5 minutes), not when the bot heard of it (12m)
+    assert "resolved after 5m" in "\n".join(views.change_lines(s4, c4, with_title=False))
 
     # a repeat of the resolved notification changes nothing
     s5, c5 = fold(s4, payload(group, host_alerts("HighLatency", [1, 2], "resolved")), "5-0", 13)
@@ -164,9 +165,10 @@ def test_root_view_has_what_matters_and_escapes_labels() -> None:
     assert [e.action_id for e in actions.elements] == [
         views.ACK_ACTION,
         views.DECLARE_ACTION,
+        views.SILENCE_ACTION,
         views.RUNBOOK_ACTION,
     ]
-    assert actions.elements[2].value == "high-latency"
+    assert actions.elements[3].value == "high-latency"
 
 
 def test_root_view_runbook_url_annotation_wins() -> None:
@@ -202,11 +204,16 @@ def test_storm_view_fits_slack_limits() -> None:
 def test_reply_lines_chunk_into_sections() -> None:
     group = {"alertname": "Big"}
     state, change = fold(None, payload(group, host_alerts("Big", range(600))), "1-0")
-    lines = views.change_lines(state, change, with_title=True)
-    assert lines[0].startswith("*Big")
-    assert all(len(line) <= 3000 for line in lines)
-    joined = "\n".join(lines)
-    assert all(f"`instance=host-{i}`" in joined for i in range(600))
-    blocks = lines_blocks(lines, marker="ob|t|1")
+    replies = views.change_replies(state, change, with_title=True)
+    assert len(replies) > 1 and all(r[0].startswith("*Big") for r in replies)
+    for reply in replies:
+        assert sum(len(line) + 1 for line in reply) <= views.REPLY_BUDGET + 300
+        assert all(len(line) <= 3000 for line in reply)
+    joined = "\n".join(line for r in replies for line in r)
+    shown = views.THREAD_LIST_MAX
+    listed = [i for i in range(600) if f"`instance=host-{i}`" in joined]
+    assert len(listed) == shown
+    assert f"…and {600 - shown} more firing" in joined
+    blocks = lines_blocks(replies[0], marker="ob|t|1")
     assert blocks[0].block_id == "ob|t|1"
     assert all(len(b.text.text) <= 3000 for b in blocks)
