@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from bot import audit_cli
-from bot.app import BOLT_KEY, build_web_app
+from bot.app import build_web_app
 from bot.config.policy import PolicyError, load_policy
 from bot.context import AppContext, build_context
 from bot.logs import setup_logging
@@ -49,22 +49,19 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
 
 
 async def _socket(settings: Settings, host: str, port: int) -> None:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from chatops.socket_mode import socket_handler
 
-    if not settings.slack_app_token.get_secret_value():
-        print("SLACK_APP_TOKEN (xapp-...) is needed for Socket Mode.", file=sys.stderr)
-        raise SystemExit(2)
     parts = assemble()
     app = build_web_app(_context(settings), parts)
+    handler = socket_handler(app, settings)  # no or a wrong SLACK_APP_TOKEN stops here
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()  # health, metrics and alerts still over HTTP
-    handler = AsyncSocketModeHandler(app[BOLT_KEY], settings.slack_app_token.get_secret_value())
-    handler.client.web_client.base_url = settings.api_base  # apps.connections.open: SLACK_API_URL too
     log.info("chatops in Socket Mode; HTTP endpoints on http://%s:%s", host, port)
     try:
         await handler.start_async()
     finally:
+        await handler.close_async()
         await runner.cleanup()
 
 
@@ -82,7 +79,9 @@ async def _redis_or_fake(url: str) -> tuple[object, bool]:
         return fakeredis.FakeAsyncRedis(decode_responses=True), False
 
 
-async def _sandbox(settings: Settings, host: str, port: int, bot_port: int, open_browser: bool) -> None:
+async def _sandbox(
+    settings: Settings, host: str, port: int, bot_port: int, open_browser: bool, socket: bool = False
+) -> None:
     from sandbox import Sandbox
 
     parts = assemble()
@@ -93,6 +92,7 @@ async def _sandbox(settings: Settings, host: str, port: int, bot_port: int, open
             "slack_api_url": sb.api_url,
             "slack_bot_token": type(settings.slack_bot_token)(sb.bot_token),
             "slack_signing_secret": type(settings.slack_signing_secret)(sb.signing_secret),
+            "slack_app_token": type(settings.slack_app_token)(sb.app_token if socket else ""),
         }
     )
     redis, durable = await _redis_or_fake(settings.redis_url)
@@ -107,7 +107,15 @@ async def _sandbox(settings: Settings, host: str, port: int, bot_port: int, open
     site = web.TCPSite(runner, host, bot_port)
     await site.start()
     bound = runner.addresses[0][1] if runner.addresses else bot_port
-    sb.bot_url = f"http://{host}:{bound}/slack/events"
+    handler = None
+    if socket:  # Slack's requests reach the bot over Socket Mode, not POST /slack/events
+        from chatops.socket_mode import socket_handler
+
+        handler = socket_handler(app, settings)
+        await handler.connect_async()
+        print("The bot is connected to the sandbox over Socket Mode.")
+    else:
+        sb.bot_url = f"http://{host}:{bound}/slack/events"
     print(f"Sandbox Slack workspace: {sb.url}   (bot on http://{host}:{bound})")
     print('Open it in a browser and type  /incident create critical "API gateway down"  in #incidents.')
     if open_browser:
@@ -118,6 +126,8 @@ async def _sandbox(settings: Settings, host: str, port: int, bot_port: int, open
     try:
         await asyncio.Event().wait()
     finally:
+        if handler is not None:
+            await handler.close_async()
         await runner.cleanup()
         await sb.stop()
 
@@ -155,6 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=8800)
     p.add_argument("--bot-port", type=int, default=0)
     p.add_argument("--no-browser", action="store_true")
+    p.add_argument(
+        "--socket",
+        action="store_true",
+        help="run the bot over Socket Mode (apps.connections.open + WebSocket) instead of HTTP",
+    )
     p = sub.add_parser("check-config", help="validate a policy file (and the secrets it needs)")
     p.add_argument("path")
     p.add_argument(
@@ -176,7 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.cmd == "socket":
             asyncio.run(_socket(settings, args.host, args.port))
         elif args.cmd == "sandbox":
-            asyncio.run(_sandbox(settings, args.host, args.port, args.bot_port, not args.no_browser))
+            asyncio.run(
+                _sandbox(settings, args.host, args.port, args.bot_port, not args.no_browser, args.socket)
+            )
     except KeyboardInterrupt:
         return 0
     except StartupError as exc:

@@ -9,10 +9,13 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import aiohttp
+
+if TYPE_CHECKING:
+    from sandbox.socket_mode import SocketMode
 
 log = logging.getLogger("sandbox.delivery")
 
@@ -50,6 +53,11 @@ class Delivery:
         self._retries: set[asyncio.Task[None]] = set()
         self._session: aiohttp.ClientSession | None = None
         self.log: list[dict[str, Any]] = []
+        # While the app has a Socket Mode connection open, deliveries go over it instead of HTTP.
+        self.socket: SocketMode | None = None
+
+    def _socket(self) -> SocketMode | None:
+        return self.socket if self.socket is not None and self.socket.is_open else None
 
     @property
     def pending_retries(self) -> int:
@@ -70,14 +78,20 @@ class Delivery:
             self._session = None
 
     async def send_form(self, fields: dict[str, str], kind: str) -> DeliveryResult:
+        if socket := self._socket():
+            return await socket.deliver("slash_commands", dict(fields), kind)
         return await self._send(urlencode(fields).encode(), "application/x-www-form-urlencoded", kind)
 
     async def send_payload(self, payload: dict[str, Any], kind: str) -> DeliveryResult:
+        if socket := self._socket():
+            return await socket.deliver("interactive", payload, kind)
         return await self.send_form({"payload": json.dumps(payload)}, kind)
 
     async def send_event(self, envelope: dict[str, Any]) -> DeliveryResult:
         """Events API: when the app fails (timeout, error status, unreachable), Slack retries the same
         event with X-Slack-Retry-Num / X-Slack-Retry-Reason, unless the app answered X-Slack-No-Retry: 1."""
+        if socket := self._socket():
+            return await socket.deliver("events_api", envelope, "event")
         body = json.dumps(envelope).encode()
         result = await self._send(body, "application/json", "event")
         if result.error and not result.no_retry and self.event_retry_delays:

@@ -16,6 +16,7 @@ from sandbox.interactions import Interactions
 from sandbox.jsonapi import JsonApi
 from sandbox.methods_files import FileRoutes
 from sandbox.responses import ResponseUrls
+from sandbox.socket_mode import SocketMode
 from sandbox.webapi import WebApi
 from sandbox.workspace import Channel
 
@@ -67,12 +68,15 @@ class Sandbox:
         self.delivery.bot_url = bot_url
         self.delivery.event_retry_delays = list(self.core.config.event_retry_delays)
         self.actions = Interactions(self.core, self.delivery)
+        self.socket = SocketMode(self.core, self.delivery)
+        self.delivery.socket = self.socket
         self.app = self.build_app()
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
 
     def build_app(self) -> web.Application:
         app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.add_routes(self.socket.routes())  # apps.connections.open before the generic /api route
         app.add_routes(WebApi(self.core).routes())
         app.add_routes(ResponseUrls(self.core).routes())
         app.add_routes(FileRoutes(self.core).routes())
@@ -100,6 +104,7 @@ class Sandbox:
 
     async def stop(self) -> None:
         self.core.hub.close_all()
+        await self.socket.close()
         await self.delivery.close()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -135,6 +140,11 @@ class Sandbox:
     @property
     def signing_secret(self) -> str:
         return self.core.config.signing_secret
+
+    @property
+    def app_token(self) -> str:
+        """The app-level token (``xapp-``) that ``apps.connections.open`` accepts (Socket Mode)."""
+        return self.socket.app_token
 
     @property
     def bot_url(self) -> str | None:
