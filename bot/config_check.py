@@ -27,12 +27,16 @@ class Report:
 
 
 def review(path: str, settings: Settings) -> Report:
-    """The policy's problems, and the secrets its integrations need that ``settings`` lacks."""
+    """The policy's problems, its deprecated keys, and the secrets its integrations need that
+    ``settings`` lacks."""
     try:
         policy = load_policy(path)
     except PolicyError as exc:
         return Report(problems=exc.problems)
-    return Report(problems=_problems(policy, path), warnings=missing_secrets(policy, settings, path))
+    deprecated = [f"{path}: {note}" for note in policy.deprecations()]
+    return Report(
+        problems=_problems(policy, path), warnings=deprecated + missing_secrets(policy, settings, path)
+    )
 
 
 def check(path: str) -> list[str]:

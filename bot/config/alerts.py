@@ -110,7 +110,8 @@ class AlertsPolicy(_Section):
     routes: list[RouteRule] = Field(default_factory=list)
     auth: AuthPolicy = Field(default_factory=AuthPolicy)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
-    # alertname → runbook: a URL, or a runbook name as `/runbook` knows it.
+    # Deprecated: write `runbooks.alerts`. Still read: after loading this names the policy's one
+    # alert → runbook map (runbooks.alerts, see bot/config/runbooks.py merge_runbook_maps).
     runbooks: dict[str, str] = Field(default_factory=dict)
     severity_label: str = "severity"
     # Labels worth showing on the root post (besides alertname and severity), in this order.

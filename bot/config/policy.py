@@ -12,12 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.config.alerts import AlertsPolicy
 from bot.config.escalation import EscalationPolicy
 from bot.config.review import ReviewPolicy
-from bot.config.runbooks import KubernetesPolicy, PrometheusPolicy, RunbooksPolicy
+from bot.config.runbooks import KubernetesPolicy, PrometheusPolicy, RunbooksPolicy, merge_runbook_maps
 from bot.durations import Duration
 
 
@@ -177,6 +185,19 @@ class Policy(Section):
     runbooks: RunbooksPolicy = Field(default_factory=RunbooksPolicy)
     kubernetes: KubernetesPolicy = Field(default_factory=KubernetesPolicy)
     prometheus: PrometheusPolicy = Field(default_factory=PrometheusPolicy)
+    _deprecations: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_runbook_map(self) -> Policy:
+        """``runbooks.alerts`` is the one alert → runbook map. The older ``alerts.runbooks`` still
+        reads (its entries join the map; ``runbooks.alerts`` wins a clash) and is reported by
+        :meth:`deprecations`; afterwards both names hold the same map."""
+        self._deprecations.extend(merge_runbook_maps(self.alerts, self.runbooks))
+        return self
+
+    def deprecations(self) -> list[str]:
+        """Keys this policy uses that still work but should move (``chatops check-config`` warns)."""
+        return list(self._deprecations)
 
     @model_validator(mode="after")
     def _check(self) -> Policy:

@@ -3,7 +3,8 @@
 ```yaml
 runbooks:
   paths: [runbooks]                 # directories of Markdown runbooks, relative to the working directory
-  alerts: {KubePodCrashLooping: pod-crash-loop}   # alert name → runbook (front matter `alerts:` works too)
+  alerts: {KubePodCrashLooping: pod-crash-loop}   # THE alert name → runbook map: a runbook name or
+                                    # a URL (front matter `alerts:` works too; `alerts.runbooks` is deprecated)
   auto_diagnostics: false           # run the mapped runbook's diagnostics in a new alert group's thread
   check_timeout: 20s                # per diagnostic
   graph_range: 1h                   # range of PromQL graphs
@@ -33,6 +34,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.config.alerts import AlertsPolicy
 from bot.durations import Duration
 from integrations.kube_models import ClusterSpec
 
@@ -83,6 +85,7 @@ class TriagePolicy(_Section):
 
 class RunbooksPolicy(_Section):
     paths: list[str] = Field(default_factory=lambda: ["runbooks"])
+    # alert name → runbook: a runbook name as `/runbook` knows it, or a URL. The policy's one such map.
     alerts: dict[str, str] = Field(default_factory=dict)
     auto_diagnostics: bool = False
     check_timeout: Duration = timedelta(seconds=20)
@@ -95,6 +98,26 @@ class RunbooksPolicy(_Section):
         if any(not p.strip() for p in value):
             raise ValueError("runbook paths must not be empty strings")
         return value
+
+
+def merge_runbook_maps(alerts: AlertsPolicy, runbooks: RunbooksPolicy) -> list[str]:
+    """Fold the deprecated ``alerts.runbooks`` into ``runbooks.alerts`` (which wins a clash), then
+    let ``alerts.runbooks`` name that same map so every reader sees one. Returns the deprecations."""
+    old = alerts.runbooks
+    notes: list[str] = []
+    if old:
+        clashes = sorted(a for a, target in old.items() if runbooks.alerts.get(a, target) != target)
+        for alert, target in old.items():
+            runbooks.alerts.setdefault(alert, target)
+        note = (
+            f"alerts.runbooks is deprecated: move its {len(old)} entr{'y' if len(old) == 1 else 'ies'} "
+            "to runbooks.alerts (alert name → runbook name or URL), the one map"
+        )
+        if clashes:
+            note += f"; runbooks.alerts wins for {', '.join(clashes)}"
+        notes.append(note)
+    alerts.runbooks = runbooks.alerts
+    return notes
 
 
 class ClusterPolicy(_Section):

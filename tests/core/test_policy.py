@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chatops.main import main
 from bot.config.policy import Policy, PolicyError, parse_policy
+from chatops.main import main
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "policy.example.yml"
 
@@ -69,3 +69,56 @@ def test_check_config_catches_unknown_severities_in_timers(
     )
     assert main(["check-config", str(policy)]) == 1
     assert "severity `sev9`" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("written", "expected", "shown"),
+    [
+        ("1h30m", timedelta(minutes=90), "1h30m"),
+        ("1h 30m", timedelta(minutes=90), "1h30m"),
+        ("90 min", timedelta(minutes=90), "1h30m"),
+        ("1 hour 30 minutes", timedelta(minutes=90), "1h30m"),
+        (5400, timedelta(minutes=90), "1h30m"),
+        ("90s", timedelta(seconds=90), "1m30s"),
+        ("1w", timedelta(weeks=1), "1w"),
+        ("2d", timedelta(days=2), "2d"),
+    ],
+)
+def test_every_duration_form_reads_and_writes_back_one_way(
+    written: object, expected: timedelta, shown: str
+) -> None:
+    p = parse_policy(f"severities:\n  - name: critical\n    response_target: {written}\n")
+    assert p.severities[0].response_target == expected
+    dumped = p.model_dump(mode="json")["severities"][0]["response_target"]
+    assert dumped == shown
+    assert parse_policy(f"severities:\n  - name: critical\n    response_target: {dumped}\n") == p
+
+
+def test_one_alert_runbook_map_and_the_old_key_still_reads() -> None:
+    p = parse_policy(
+        "alerts:\n  runbooks: {DiskFull: 'https://wiki.example/disk', CrashLoop: old-name}\n"
+        "runbooks:\n  alerts: {CrashLoop: pod-crash-loop, HighErrorRate: high-error-rate}\n"
+    )
+    assert p.runbooks.alerts == {
+        "CrashLoop": "pod-crash-loop",  # the new key wins a clash
+        "HighErrorRate": "high-error-rate",
+        "DiskFull": "https://wiki.example/disk",
+    }
+    assert p.alerts.runbooks == p.runbooks.alerts  # the alert posts read the same map
+    [note] = p.deprecations()
+    assert "alerts.runbooks is deprecated" in note and "runbooks.alerts" in note and "CrashLoop" in note
+    assert parse_policy("runbooks:\n  alerts: {A: a}\n").deprecations() == []
+
+
+def test_check_config_warns_about_the_old_runbook_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "p.yml"
+    policy.write_text("alerts:\n  runbooks: {DiskFull: disk-full}\n")
+    assert main(["check-config", str(policy)]) == 0  # it still works...
+    out = capsys.readouterr().out
+    assert f"{policy}: alerts.runbooks is deprecated" in out and "1 warning" in out
+    assert main(["check-config", "--strict", str(policy)]) == 1  # ...and --strict asks to move it
+    capsys.readouterr()
+    assert main(["check-config", str(EXAMPLE)]) == 0
+    assert "deprecated" not in capsys.readouterr().out
