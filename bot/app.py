@@ -20,11 +20,11 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import AppContext, slack_client
-from bot.dispatch import run_action, run_command, run_view
 from bot.gateway import SlackCallError
-from bot.listeners import REGISTRY
 from bot.logs import add_secrets
 from bot.parts import BotApp, Part
+from bot.pipeline import admit_event, run_action, run_command, run_event, run_shortcut
+from bot.submissions import run_view
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,9 @@ BOLT_KEY: web.AppKey[AsyncApp] = web.AppKey("bolt", AsyncApp)
 
 
 def build_bolt(ctx: AppContext) -> AsyncApp:
+    """Every kind of Slack request goes to the one listener pipeline (bot/pipeline.py); each kind
+    has a catch-all listener, so a request nobody registered is acknowledged there (HTTP 200,
+    logged) instead of Bolt's 404, which Slack would retry."""
     settings = ctx.settings
     bolt = AsyncApp(
         client=slack_client(settings),
@@ -40,28 +43,37 @@ def build_bolt(ctx: AppContext) -> AsyncApp:
         request_verification_enabled=bool(settings.slack_signing_secret.get_secret_value()),
         raise_error_for_unhandled_request=False,
     )
+    anything = re.compile(".*")
 
     async def on_command(ack: Any, body: dict[str, Any]) -> None:
         await run_command(ctx, body, ack)
 
-    for name in REGISTRY:
-        bolt.command(name)(on_command)
-
     async def on_action(ack: Any, body: dict[str, Any]) -> None:
         await run_action(ctx, body, ack)
+
+    async def on_shortcut(ack: Any, body: dict[str, Any]) -> None:
+        await run_shortcut(ctx, body, ack)
 
     async def on_view(ack: Any, body: dict[str, Any]) -> None:
         await run_view(ctx, body, ack)
 
-    bolt.action(re.compile(".+"))(on_action)
-    bolt.view(re.compile(".+"))(on_view)
-
-    async def on_message(ack: Any) -> None:
-        # channel messages are delivered because of the history scopes; nothing to do with them,
-        # but they must be acknowledged or Slack retries them
+    async def on_view_closed(ack: Any) -> None:
         await ack()
 
-    bolt.event("message")(on_message)
+    async def on_options(ack: Any, body: dict[str, Any]) -> None:
+        log.warning("no options for %s; answered with none", body.get("action_id") or body.get("name"))
+        await ack(options=[])
+
+    async def on_event(body: dict[str, Any]) -> None:
+        await run_event(ctx, body)  # acked by Bolt; admitted by the middleware below
+
+    bolt.command(anything)(on_command)
+    bolt.action(anything)(on_action)
+    bolt.shortcut(anything)(on_shortcut)
+    bolt.view_submission(anything)(on_view)
+    bolt.view_closed(anything)(on_view_closed)
+    bolt.options(anything)(on_options)
+    bolt.event(anything)(on_event)
 
     @bolt.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
@@ -98,15 +110,14 @@ def require_request_verification(settings: Any) -> bool:
 
 
 def _dedupe_events(ctx: AppContext) -> Any:
-    """Slack retries an event it saw no 200 for, with the same event_id: run it once."""
+    """Events API requests pass the pipeline's routing and retry claim before Bolt acks them:
+    an event nobody listens to, or one Slack retried (same event_id), is answered 200 here and
+    not run; when Redis is down the claim raises, Bolt answers 500 and Slack retries later."""
     from slack_bolt.response import BoltResponse
 
-    from bot import idempotency
-
     async def middleware(body: dict[str, Any], next: Any) -> Any:
-        if body.get("type") == "event_callback":
-            if not await idempotency.claim(ctx, idempotency.event_claim(body)):
-                return BoltResponse(status=200, body="")
+        if body.get("type") == "event_callback" and not await admit_event(ctx, body):
+            return BoltResponse(status=200, body="")
         return await next()
 
     return middleware

@@ -60,6 +60,12 @@ def click_claim(body: dict[str, Any], act: dict[str, Any]) -> Claim | None:
     return Claim("click", f"{user}:{act.get('action_id', '')}:{value}:{where}", DOUBLE_CLICK_SECONDS)
 
 
+def shortcut_claim(body: dict[str, Any]) -> Claim | None:
+    """A shortcut's retry key: its trigger_id is unique to the one use."""
+    trigger = body.get("trigger_id")
+    return Claim("shortcut", str(trigger), REQUEST_TTL) if trigger else None
+
+
 def event_claim(body: dict[str, Any]) -> Claim | None:
     event_id = body.get("event_id")
     return Claim("event", str(event_id), REQUEST_TTL) if event_id else None

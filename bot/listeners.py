@@ -1,8 +1,11 @@
-"""What every slash command shares: text splitting, usage errors, replies and a sub-command registry.
+"""The listener vocabulary and its registries: slash commands, buttons, modals, shortcuts, events.
 
 A command module declares a pydantic model per sub-command (parsing), a handler (calls the core)
-and uses a view (renders). The Bolt wiring in bot/app.py does the rest: ack at once, run the
-handler after, answer every failure in words.
+and uses a view (renders). Buttons (``@action``), modal submissions (``@view_submission``),
+shortcuts (``@shortcut``) and Events API events (``@event``) register a handler and the permission
+it needs. Every kind runs through the same pipeline (bot/pipeline.py): ack within Slack's 3 s,
+idempotency, the permission check for the person who acted, the handler, an audit record, metrics
+and an answer where the user is.
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from slack_sdk.models.blocks import Block
 
-from bot.blocks import context
+from bot.blocks import context, escape
 from bot.context import AppContext
-from bot.templates import escape
 
 M = TypeVar("M", bound=BaseModel)
 INCIDENT_ID = re.compile(r"^(?:#?inc-)?#?\d{1,9}$", re.IGNORECASE)
@@ -190,7 +192,8 @@ def with_problems(reply: Reply, problems: list[str]) -> Reply:
 
 
 # --------------------------------------------------------------------------------------------
-# buttons and modals: one registry each, the same checks as commands, the clicker is the actor
+# buttons, modals, shortcuts and events: one registry each, the same checks as commands, the person
+# who acted is the actor
 
 
 @dataclass
@@ -226,15 +229,128 @@ def action(action_id: str, permission: str | None = None) -> Callable[[ActionHan
     return register
 
 
-ViewHandler = Callable[[AppContext, str, dict[str, Any], dict[str, Any]], Awaitable[dict[str, Any] | None]]
-VIEWS: dict[str, ViewHandler] = {}
+@dataclass
+class Submission:
+    """A modal's submission: ``values`` maps block_id -> action_id -> the submitted value."""
+
+    ctx: AppContext
+    user_id: str
+    callback_id: str
+    values: dict[str, dict[str, Any]]
+    private_metadata: str
+    body: dict[str, Any]
+
+    def value(self, block_id: str, action_id: str | None = None) -> Any:
+        """One field's value (the block's only element when ``action_id`` is not given)."""
+        fields = self.values.get(block_id) or {}
+        if action_id is not None:
+            return fields.get(action_id)
+        return next(iter(fields.values()), None)
+
+    def text(self, block_id: str, action_id: str | None = None) -> str:
+        value = self.value(block_id, action_id)
+        return value.strip() if isinstance(value, str) else ""
 
 
-def view_submission(callback_id: str) -> Callable[[ViewHandler], ViewHandler]:
-    """Register a modal's submit handler: (ctx, user, values, body) -> errors dict or None."""
+FieldErrors = dict[str, str]  # block_id -> what is wrong; answered in the ack, the modal stays open
+Finish = Callable[[], Awaitable[Reply | None]]  # the slow rest of the work, run after the ack
+ViewHandler = Callable[[Submission], Awaitable[FieldErrors | Finish | None]]
+
+
+@dataclass
+class ViewListener:
+    callback_id: str
+    check: ViewHandler
+    permission: str | None
+
+
+VIEWS: dict[str, ViewListener] = {}
+
+
+def view_submission(callback_id: str, permission: str | None = None) -> Callable[[ViewHandler], ViewHandler]:
+    """Register a modal's submit handler, the permission it needs checked first.
+
+    The handler is the fast validation step, run before the ack (Slack waits at most 3 s): it
+    reads, never writes, and returns field errors (the modal stays open with them), or a ``Finish``
+    coroutine function that does the work after the ack (the modal has closed; its reply reaches
+    the user as a direct message), or None when there is nothing more to do. Raising ``Refused``
+    (or a permission ``Denied``) shows the reason under the modal's first field.
+    """
 
     def register(fn: ViewHandler) -> ViewHandler:
-        VIEWS[callback_id] = fn
+        VIEWS[callback_id] = ViewListener(callback_id, fn, permission)
+        return fn
+
+    return register
+
+
+@dataclass
+class ShortcutUse:
+    """A global shortcut (``message`` is None) or a message shortcut (the message and its channel)."""
+
+    ctx: AppContext
+    user_id: str
+    callback_id: str
+    trigger_id: str | None
+    channel_id: str | None
+    message: dict[str, Any] | None
+    body: dict[str, Any]
+
+
+ShortcutHandler = Callable[[ShortcutUse], Awaitable[Reply | None]]
+
+
+@dataclass
+class ShortcutListener:
+    callback_id: str
+    handle: ShortcutHandler
+    permission: str | None
+
+
+SHORTCUTS: dict[str, ShortcutListener] = {}
+
+
+def shortcut(callback_id: str, permission: str | None = None) -> Callable[[ShortcutHandler], ShortcutHandler]:
+    """Register a global or message shortcut's handler (Slack's ``callback_id``)."""
+
+    def register(fn: ShortcutHandler) -> ShortcutHandler:
+        SHORTCUTS[callback_id] = ShortcutListener(callback_id, fn, permission)
+        return fn
+
+    return register
+
+
+@dataclass
+class SlackEvent:
+    """An Events API event; ``user_id`` is the person who caused it (empty when none did)."""
+
+    ctx: AppContext
+    type: str
+    user_id: str
+    channel_id: str | None
+    event: dict[str, Any]
+    body: dict[str, Any]
+
+
+EventHandler = Callable[[SlackEvent], Awaitable[Reply | None]]
+
+
+@dataclass
+class EventListener:
+    type: str
+    handle: EventHandler
+    permission: str | None
+
+
+EVENTS: dict[str, EventListener] = {}
+
+
+def event(event_type: str, permission: str | None = None) -> Callable[[EventHandler], EventHandler]:
+    """Register an Events API event's handler; a reply reaches the user as an ephemeral in the
+    event's channel (or a DM). Events nobody registered are acknowledged and logged."""
+
+    def register(fn: EventHandler) -> EventHandler:
+        EVENTS[event_type] = EventListener(event_type, fn, permission)
         return fn
 
     return register

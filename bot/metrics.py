@@ -17,4 +17,15 @@ SLACK_PACING_WAIT = Counter(
 )
 COMMANDS = Counter("chatops_commands_total", "Slash commands handled", ["command", "outcome"])
 ACTIONS = Counter("chatops_actions_total", "Interactive actions handled", ["action", "outcome"])
+LISTENER_REQUESTS = Counter(
+    "chatops_listener_requests_total",
+    "Slack requests through the listener pipeline (name is 'unknown' when no listener matched)",
+    ["kind", "name", "outcome"],
+)
+LISTENER_SECONDS = Histogram(
+    "chatops_listener_seconds",
+    "Time from a Slack request's arrival to its audit record (its handler's work included)",
+    ["kind"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 INCIDENTS_OPEN = Gauge("chatops_incidents_open", "Incidents not yet resolved (as last counted)")

@@ -283,6 +283,70 @@ class Interactions:
         self.core.count(f"action {action_id}", res.error or "ok")
         return self._result(res, trigger_id=trigger_id)
 
+    # ---- shortcuts -----------------------------------------------------------------------------
+    async def shortcut(
+        self,
+        user_ref: str,
+        callback_id: str,
+        channel_ref: str | None = None,
+        message_ts: str | None = None,
+    ) -> dict[str, Any]:
+        """A global shortcut (``type: shortcut``: no channel, no message, no response_url) or, with a
+        channel and a message, a message shortcut (``type: message_action``), in Slack's shape."""
+        user = self.user(user_ref)
+        if not callback_id:
+            raise InteractionError("invalid_callback_id")
+        trigger_id = self.core.issue_trigger(user.id, None)
+        payload: dict[str, Any] = {
+            "type": "shortcut",
+            "token": VERIFICATION_TOKEN,
+            "action_ts": self.core.clock.next_ts(),
+            "team": self._team_obj(),
+            "user": {"id": user.id, "username": user.name, "team_id": self.ws.team_id},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": trigger_id,
+        }
+        extra: dict[str, Any] = {"trigger_id": trigger_id}
+        channel: Channel | None = None
+        msg: Message | None = None
+        if channel_ref is not None or message_ts is not None:
+            channel = self.channel(channel_ref)
+            if channel.is_private and user.id not in channel.members:
+                raise InteractionError("channel_not_found")
+            msg = channel.messages.get(message_ts or "")
+            if msg is None:
+                raise InteractionError("message_not_found")
+            response_url = self.core.issue_response_url(
+                user.id, channel.id, message_ts=msg.ts, thread_ts=msg.thread_ts
+            )
+            self.ws.triggers[trigger_id].channel = channel.id
+            payload.update(
+                type="message_action",
+                channel={"id": channel.id, "name": channel.name},
+                message_ts=msg.ts,
+                message=self.ws.message_to_slack(msg),
+                response_url=response_url,
+            )
+            payload["user"]["name"] = user.name
+            extra["response_url"] = response_url
+        self.core.publish(
+            {
+                "type": "shortcut",
+                "user": user.id,
+                "callback_id": callback_id,
+                "channel": channel and channel.id,
+            }
+        )
+        res = await self.delivery.send_payload(payload, payload["type"])
+        self.core.count(f"shortcut {callback_id}", res.error or "ok")
+        if res.error and channel is not None and msg is not None:
+            self._slack_error(
+                channel, user, f'The app did not respond to your shortcut: "{res.error}"', msg.thread_ts
+            )
+        return self._result(res, payload=payload, **extra)
+
     # ---- views ---------------------------------------------------------------------------------
     def _open_view(self, user: User, view_id: str) -> View:
         view = self.ws.views.get(view_id)

@@ -1,6 +1,6 @@
 """Escalation buttons and the update modal: the Escalate menu on incident messages, Acknowledge in
 the escalation DM, Post update / Snooze on a reminder. The clicker is the actor; permissions are
-checked by the dispatcher like for commands."""
+checked by the listener pipeline (bot/pipeline.py) like for commands."""
 
 from __future__ import annotations
 
@@ -10,18 +10,26 @@ from typing import Any
 from bot import blocks
 from bot.blocks import to_dicts
 from bot.config.policy import Policy
-from bot.context import AppContext
 from bot.core.models import Incident, TimelineEntry
-from bot.core.state import Refused, record
+from bot.core.state import Refused, record, update_status
 from bot.escalation import paging, reminders
 from bot.escalation import views as views
 from bot.escalation.engine import escalate
 from bot.escalation.runtime import escalation_policy
 from bot.escalation.targets import select
-from bot.slack.errors import SlackCallError
 from bot.incidents import views as incident_views
 from bot.incidents import workflow as flow
-from bot.listeners import Click, Reply, action, view_submission, with_problems
+from bot.listeners import (
+    Click,
+    FieldErrors,
+    Finish,
+    Reply,
+    Submission,
+    action,
+    view_submission,
+    with_problems,
+)
+from bot.slack.errors import SlackCallError
 
 log = logging.getLogger(__name__)
 
@@ -130,21 +138,31 @@ async def snooze_reminder(click: Click) -> Reply:
     )
 
 
-@view_submission(views.STATUS_MODAL)
-async def submit_update(
-    ctx: AppContext, user: str, values: dict[str, Any], body: dict[str, Any]
-) -> dict[str, Any] | None:
-    incident_id = ((body.get("view") or {}).get("private_metadata") or "").strip()
-    status = (values.get(views.MODAL_STATUS_BLOCK) or {}).get(views.MODAL_VALUE) or ""
-    message = ((values.get(views.MODAL_MESSAGE_BLOCK) or {}).get(views.MODAL_VALUE) or "").strip()
+@view_submission(views.STATUS_MODAL, permission="update")
+async def submit_update(sub: Submission) -> FieldErrors | Finish:
+    """Checked before the ack (the modal stays open with the reason): the fields, the incident's
+    state and, for a resolving status, the `resolve` permission. The update itself (posts,
+    re-renders, hooks) runs after the ack; only its problems are sent to the user."""
+    ctx, user = sub.ctx, sub.user_id
+    incident_id = sub.private_metadata.strip()
+    status = sub.text(views.MODAL_STATUS_BLOCK, views.MODAL_VALUE)
+    message = sub.text(views.MODAL_MESSAGE_BLOCK, views.MODAL_VALUE)
     if not message:
         return {views.MODAL_MESSAGE_BLOCK: "Say what is happening."}
     if ctx.policy.status(status) is None:
         return {views.MODAL_STATUS_BLOCK: "Pick a status."}
-    try:
-        out = await flow.update_status(ctx, incident_id, user, status, message)
+    await flow.require_status_permission(ctx, user, status)
+    inc = await ctx.store.get(incident_id)
+    try:  # a dry run of the state change on a copy: the refusal is shown in the modal
+        update_status(ctx.policy, user, status, message)(inc.model_copy(deep=True))
     except Refused as exc:
         return {views.MODAL_MESSAGE_BLOCK: str(exc)[:150]}
-    for problem in out.problems:
-        log.warning("%s: update from the reminder modal: %s", incident_id, problem)
-    return None
+
+    async def finish() -> Reply | None:
+        out = await flow.update_status(ctx, inc.id, user, status, message)
+        if not out.problems:
+            return None  # the update is in the war room for everyone to see
+        text = f":loudspeaker: Update posted for {inc.id} ({status})."
+        return with_problems(Reply(blocks.message(text), text="posted"), out.problems)
+
+    return finish

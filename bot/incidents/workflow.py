@@ -18,6 +18,7 @@ from bot.directory import channel_id, resolve_principals
 from bot.gateway import SlackCallError
 from bot.incidents import views
 from bot.incidents.channels import war_room_name
+from bot.permissions import require
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,16 @@ async def acknowledge(ctx: AppContext, incident_id: str, user: str) -> Outcome:
     return out
 
 
+async def require_status_permission(ctx: AppContext, user: str, status: str) -> None:
+    """Resolving needs the `resolve` permission, whichever road the change takes (a command, a
+    button, the update modal): raises ``Denied`` otherwise."""
+    target = ctx.policy.status(status)
+    if target is not None and target.resolved:
+        await require(ctx, user, "resolve")
+
+
 async def update_status(ctx: AppContext, incident_id: str, user: str, status: str, message: str) -> Outcome:
+    await require_status_permission(ctx, user, status)
     inc, _ = await ctx.store.apply(incident_id, state.update_status(ctx.policy, user, status, message))
     update = inc.updates[-1]
     out = Outcome(inc, update=update)
@@ -251,6 +261,7 @@ async def _announce_resolution(ctx: AppContext, inc: Incident, out: Outcome, use
 
 
 async def resolve(ctx: AppContext, incident_id: str, user: str, summary: str | None) -> Outcome:
+    await require(ctx, user, "resolve")
     inc, _ = await ctx.store.apply(incident_id, state.resolve(ctx.policy, user, summary))
     out = Outcome(inc)
     await refresh(ctx, inc, out, topic=True)
