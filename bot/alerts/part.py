@@ -39,6 +39,7 @@ class AlertsRuntime:
 
 def build_runtime(ctx: AppContext) -> AlertsRuntime:
     from bot.alerts import buttons as actions  # registers the buttons
+    from bot.alerts import silences  # noqa: F401  (registers the Silence/Unsilence buttons and modal)
 
     outbox = Outbox(ctx.redis, ctx.keys, ctx.gateway)
     enrichments: set[asyncio.Task[None]] = set()

@@ -168,6 +168,7 @@ class PermissionsPolicy(Section):
     escalate: list[str] = Field(default_factory=lambda: ["*"])
     resolve: list[str] = Field(default_factory=lambda: ["*"])
     remediate: list[str] = Field(default_factory=list)
+    silence: list[str] = Field(default_factory=lambda: ["*"])  # silence alert groups in Alertmanager
     admin: list[str] = Field(default_factory=list)
 
 

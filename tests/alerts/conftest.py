@@ -12,8 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.alerts.worker import AlertWorker
 from bot.config.alerts import AlertsPolicy
-from bot.slack.gateway import SlackGateway
 from bot.keys import Keys
+from bot.slack.gateway import SlackGateway
 from bot.slack.outbox import Outbox, OutboxConfig
 from tests.conftest import REDIS_URL
 

@@ -131,6 +131,12 @@ def alert_lines(threads: list[Thread]) -> list[str]:
     ]
 
 
+def last_state(threads: list[Thread], needle: str) -> str | None:
+    """The last state shown for the alert whose ident contains `needle` (e.g. ``queue=a``)."""
+    found = [state for ident, state in transitions(threads) if needle in ident.split(", ")]
+    return found[-1] if found else None
+
+
 def final_by_ident(threads: list[Thread]) -> dict[str, str]:
     return {ident: state for (_title, ident), state in final_states(threads).items()}
 

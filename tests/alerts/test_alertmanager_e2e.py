@@ -74,8 +74,13 @@ async def test_prometheus_alertmanager_bot_sandbox(
         root = threads[0].root_text
         assert "QueueTooDeep" in root and "Queue a is backing up" in root and "warning" in root
         buttons = [e for b in threads[0].root["blocks"] if b["type"] == "actions" for e in b["elements"]]
-        assert [e["text"]["text"] for e in buttons] == ["Acknowledge", "Declare incident", "Runbook"]
-        assert buttons[2]["url"] == "https://runbooks.example/queue-too-deep"
+        assert [e["text"]["text"] for e in buttons] == [
+            "Acknowledge",
+            "Declare incident",
+            "Silence",
+            "Runbook",
+        ]
+        assert buttons[3]["url"] == "https://runbooks.example/queue-too-deep"
 
         # 2. the bot restarts; queue b backs up too: the same thread continues
         await bot.restart()

@@ -98,7 +98,9 @@ def test_mixed_group_names_every_alert_and_the_headline_follows_what_fires() -> 
         T0 + timedelta(minutes=11),
     )
     assert views.headline(s3) == "[RESOLVED] KubeDeploymentReplicasMismatch, KubePodCrashLooping"
-    assert ":white_check_mark: All 2 alerts resolved after 2h10m." in views.change_lines(s3, c3, with_title=False)
+    assert ":white_check_mark: All 2 alerts resolved after 2h10m." in views.change_lines(
+        s3, c3, with_title=False
+    )
     assert "*Resolved* after 2h10m" in text_of(views.group_blocks(s3, policy))
 
 

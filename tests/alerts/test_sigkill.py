@@ -52,7 +52,16 @@ class ServeProcess:
     async def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(  # noqa: ASYNC220 (returns at once; the test polls /readyz)
-                [sys.executable, "-m", "chatops.main", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "chatops.main",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -90,24 +99,36 @@ async def test_sigkill_mid_storm_resumes_without_duplicates(
     policy.write_text(POLICY)
     bot = ServeProcess(sandbox, redis_prefix, policy, tmp_path / "bot.log")
     await bot.start()
-    killed = asyncio.Event()
+    ready_key = f"{redis_prefix}:outbox:ready"
+    stream_key = f"{redis_prefix}:alerts:stream"
+    progress = {"accepted": 0, "at_kill": 0}
+    mid_storm = asyncio.Event()
+
+    def on_progress(accepted: int) -> None:
+        progress["accepted"] = accepted
+        if accepted >= storm.GROUPS * 3 // 2:  # halfway through the notifications
+            mid_storm.set()
+
     try:
 
         async def killer() -> None:
-            # mid-storm, while the outbox has a backlog (posts are paced at ~1/s per channel)
-            await asyncio.sleep(15)
+            await mid_storm.wait()
+
+            async def backlog() -> bool:  # posts are paced at ~1/s per channel: work is waiting
+                return await redis_client.zcard(ready_key) > 0
+
+            await eventually(backlog, timeout=60, interval=0.1)
             bot.kill()
-            killed.set()
-            await asyncio.sleep(2)
+            progress["at_kill"] = progress["accepted"]
             await bot.start()
 
         kill_task = asyncio.create_task(killer())
-        accepted = await storm.send_storm(f"{bot.url}/alerts/alertmanager", seconds=25)
+        accepted = await storm.send_storm(
+            f"{bot.url}/alerts/alertmanager", seconds=25, on_progress=on_progress
+        )
         await kill_task
-        assert killed.is_set() and accepted == storm.GROUPS * 3
-
-        ready_key = f"{redis_prefix}:outbox:ready"
-        stream_key = f"{redis_prefix}:alerts:stream"
+        assert accepted == storm.GROUPS * 3
+        assert 0 < progress["at_kill"] < accepted, "the bot was not killed in the middle of the storm"
 
         async def settled() -> bool:
             return await redis_client.zcard(ready_key) == 0 and await redis_client.xlen(stream_key) == 0
