@@ -22,6 +22,7 @@ from bot.context import AppContext, build_context
 from bot.logs import setup_logging
 from bot.settings import Settings
 from chatops.product import StartupError, assemble
+from chatops.socket_mode import SocketModeConfigError
 
 log = logging.getLogger("chatops")
 
@@ -198,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except StartupError as exc:
         print(f"chatops cannot start: {exc}", file=sys.stderr)
+        return 2
+    except SocketModeConfigError as exc:
+        print(f"chatops cannot start Socket Mode: {exc}", file=sys.stderr)
         return 2
     return 0
 
