@@ -66,6 +66,11 @@ async def escalate(
     if rule_id:
         data["rule"] = rule_id
     inc, _ = await ctx.store.apply(incident_id, record_escalation(selection.label, actor, reason, data))
+    if not automatic and selection.level is not None:
+        # at once, before any Slack call: a lower timer due while we post must not escalate again
+        await timers.cancel(
+            ctx, inc.id, lambda rule: rule.level <= (selection.level or 0), why="manual escalation"
+        )
     out = flow.Outcome(inc)
     out.problems += problems
     ESCALATIONS.labels(str(selection.level or "role"), "timer" if automatic else "manual").inc()
@@ -107,9 +112,5 @@ async def escalate(
     for route in found.pagers:
         out.problems += await paging.request(
             ctx, inc, "trigger", route, label=selection.label, reason=reason, escalation=inc.escalations
-        )
-    if not automatic and selection.level is not None:
-        await timers.cancel(
-            ctx, inc.id, lambda rule: rule.level <= (selection.level or 0), why="manual escalation"
         )
     return out

@@ -102,14 +102,36 @@ async def test_resolve_cancels_every_timer(sandbox, bot) -> None:
 
 async def test_manual_escalation_moves_past_lower_timers(sandbox, bot) -> None:
     inc_id = await declare(bot)
+    bob = sandbox.user_by_name("bob")["id"]
     await sandbox.command("bob", "incidents", "/escalate", f"{inc_id} 2 customers are angry")
-    await eventually(lambda: _at_least(bot, inc_id, 1))
+    # Bob's answer comes once the escalation and its timer cancellations are done. Waiting for it, not
+    # for "one escalation in the timeline": the 1 s unacknowledged timer may fire before the command.
+    await eventually(
+        lambda: _async([e for e in sandbox.ephemerals("bob") if f"{inc_id} escalated" in str(e)])
+    )
     states = await runtime(bot.ctx).store.timers(inc_id)
     assert states["1:unresolved-lead"] == "cancelled"
-    entries = await eventually(lambda: _at_least(bot, inc_id, 2), timeout=20)
-    # the 1s unacknowledged timer may have fired before the command; level 2's timer never does
-    assert "unresolved-lead" not in rules(entries)
+    assert states["1:unresolved-manager"] == "pending"  # above the manual level: still counting
+    early = states["1:unacked-secondary"]  # level 1: fired before the command, or cancelled by it
+    assert early in ("fired", "cancelled")
+    # level 3's timer (3 s) is the witness that level 2's (2 s) had its chance and stayed silent
+    entries = await eventually(lambda: _with_rule(bot, inc_id, "unresolved-manager"), timeout=20)
+    manual = [e for e in entries if not e.data["automatic"]]
+    assert len(manual) == 1 and manual[0].actor == bob and manual[0].data["level"] == 2
+    # None: the manual escalation; a level-1 timer that fired before it was cancelled shows once
+    assert [r for r in rules(entries) if r != "unacked-secondary"] == [None, "unresolved-manager"]
+    assert rules(entries).count("unacked-secondary") == (1 if early == "fired" else 0)
     assert rules(entries)[-1] == "unresolved-manager"
+    assert (await runtime(bot.ctx).store.timers(inc_id))["1:unresolved-lead"] == "cancelled"
+
+
+async def _with_rule(bot: Any, inc_id: str, rule: str) -> list[Any] | None:
+    entries = await escalations(bot, inc_id)
+    return entries if rule in rules(entries) else None
+
+
+async def _async(value: Any) -> Any:
+    return value
 
 
 async def test_timers_survive_a_restart_of_the_bot(sandbox, bot, redis_client) -> None:
