@@ -118,7 +118,9 @@ async def test_resolve_button_and_invalid_transition(sandbox: Any, bot: Any) -> 
     alice = Engineer(sandbox, "alice")
     await alice.types("#incidents", '/incident create medium "Queue backlog"')
     announcement = await message_with(sandbox, "#incidents", "INC-1: Queue backlog")
-    assert not any(c["name"].startswith("inc-1") for c in [sandbox.channel_by_name("#incidents")])
+    await alice.sees_reply("INC-1")  # the declaration is done: its answer is in
+    assert (await bot.ctx.store.get("INC-1")).war_room is None  # medium: no war room
+    assert [c.name for c in sandbox.core.workspace.channels.values() if c.name.startswith("inc-1")] == []
     await alice.clicks("#incidents", announcement, "incident_resolve")
     await eventually(
         lambda: _asyncify("incident_reopen" in buttons(_fresh(sandbox, "#incidents", announcement)))
