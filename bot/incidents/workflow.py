@@ -7,33 +7,18 @@ returned as a line for the user (``Outcome.problems``) and logged, never dropped
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
 from bot import blocks, events
 from bot.blocks import to_dicts
 from bot.context import AppContext
 from bot.core import state
-from bot.core.models import Incident, MessageRef, StatusUpdate, TimelineEntry, WarRoom
-from bot.directory import channel_id, resolve_principals
-from bot.gateway import SlackCallError
-from bot.incidents import views
-from bot.incidents.channels import war_room_name
+from bot.core.models import Incident, TimelineEntry
+from bot.incidents import declaration, views
+from bot.incidents.outcome import Outcome
 from bot.permissions import require
+from bot.slack.errors import SlackCallError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Outcome:
-    incident: Incident
-    problems: list[str] = field(default_factory=list)
-    announcement_link: str | None = None
-    update: StatusUpdate | None = None
-
-    def problem(self, what: str, exc: Exception) -> None:
-        reason = exc.error if isinstance(exc, SlackCallError) else str(exc)
-        log.warning("%s: %s failed: %s", self.incident.id, what, reason)
-        self.problems.append(f"{what} failed: {reason}")
 
 
 async def _post(ctx: AppContext, channel: str, blocks: list, text: str, thread_ts: str | None = None) -> str:
@@ -66,109 +51,20 @@ async def declare(
     )
     await ctx.store.create(
         inc,
-        TimelineEntry(at=inc.created_at, actor=user, kind="created", text=f"Declared {sev.label}: {title}"),
+        TimelineEntry(
+            at=inc.created_at,
+            actor=user,
+            kind="created",
+            text=f"Declared {sev.label}: {blocks.escape(title)}",
+        ),
     )
-    out = Outcome(inc)
-
-    # 1. announcement channel
-    try:
-        announce = await ctx.slack.find_channel(policy.channels.announcements)
-        if announce is None:
-            raise SlackCallError("conversations.list", f"channel #{policy.channels.announcements} not found")
-        ts = await _post(ctx, announce, views.announcement(policy, inc), views.announcement_text(policy, inc))
-        inc = await ctx.store.patch(
-            inc.id, lambda i: setattr(i, "announcement", MessageRef(channel=announce, ts=ts))
-        )
-        out.announcement_link = await ctx.slack.permalink(announce, ts)
-    except SlackCallError as exc:
-        out.problem("posting the announcement", exc)
-
-    # 2. war room
-    if sev.war_room:
-        inc = await _open_war_room(ctx, inc, out)
-    out.incident = inc
-    out.problems += await events.emit(events.DECLARED, ctx, inc)
+    # recorded as pending, under this process's lease, before any Slack call: if the process dies
+    # from here on, whichever replica picks the declaration up finishes it (declaration.py)
+    await declaration.begin(ctx, inc.id)
+    declaration.crash_point_for_tests("after_state")
+    out = await declaration.finish(ctx, inc.id, Outcome(inc))
+    assert out is not None
     return out
-
-
-async def _create_channel(ctx: AppContext, inc: Incident) -> tuple[str, str]:
-    prefix = ctx.policy.channels.war_room_prefix
-    for attempt in range(1, 20):
-        suffix = "" if attempt == 1 else f"-{attempt}"
-        name = war_room_name(prefix, inc.number, inc.title, suffix)
-        try:
-            resp = await ctx.gateway.call("conversations.create", name=name, is_private=False)
-            return resp["channel"]["id"], resp["channel"]["name"]
-        except SlackCallError as exc:
-            if exc.error != "name_taken":
-                raise
-    raise SlackCallError("conversations.create", "name_taken (19 tries)")
-
-
-async def _open_war_room(ctx: AppContext, inc: Incident, out: Outcome) -> Incident:
-    policy = ctx.policy
-    try:
-        cid, name = await _create_channel(ctx, inc)
-    except SlackCallError as exc:
-        out.problem("creating the war room", exc)
-        return inc
-    inc = await ctx.store.patch(inc.id, lambda i: setattr(i, "war_room", WarRoom(channel_id=cid, name=name)))
-    await ctx.store.bind_channel(cid, inc.id)
-    await ctx.store.apply(
-        inc.id,
-        state.record(
-            TimelineEntry(
-                actor="bot", kind="war_room", text=f"War room #{name} opened", data={"channel": cid}
-            )
-        ),
-    )
-    steps = [
-        (
-            "setting the topic",
-            lambda: ctx.gateway.call("conversations.setTopic", channel=cid, topic=views.topic(policy, inc)),
-        ),
-        (
-            "setting the purpose",
-            lambda: ctx.gateway.call(
-                "conversations.setPurpose", channel=cid, purpose=f"War room for {inc.id}"
-            ),
-        ),
-    ]
-    for what, step in steps:
-        try:
-            await step()
-        except SlackCallError as exc:
-            out.problem(what, exc)
-
-    # invite the reporter and the configured responders
-    principals = [inc.created_by]
-    principals += policy.responders.by_severity.get(inc.severity, [])
-    if inc.service:
-        principals += policy.responders.by_service.get(inc.service, [])
-    users, problems = await resolve_principals(ctx, principals)
-    out.problems += [f"inviting responders: {p}" for p in problems]
-    await invite(ctx, cid, users, out)
-
-    try:
-        ts = await _post(ctx, cid, views.announcement(policy, inc), views.announcement_text(policy, inc))
-        inc = await ctx.store.patch(
-            inc.id, lambda i: setattr(i, "war_room_message", MessageRef(channel=cid, ts=ts))
-        )
-        await ctx.gateway.call("pins.add", channel=cid, timestamp=ts)
-    except SlackCallError as exc:
-        out.problem("posting in the war room", exc)
-    if out.announcement_link:
-        try:
-            await ctx.gateway.call(
-                "bookmarks.add",
-                channel_id=cid,
-                title=f"{inc.id} announcement",
-                type="link",
-                link=out.announcement_link,
-            )
-        except SlackCallError as exc:
-            out.problem("adding the bookmark", exc)
-    return inc
 
 
 async def invite(ctx: AppContext, channel: str, users: list[str], out: Outcome) -> None:
@@ -255,7 +151,7 @@ async def update_status(ctx: AppContext, incident_id: str, user: str, status: st
 
 async def _announce_resolution(ctx: AppContext, inc: Incident, out: Outcome, user: str) -> None:
     await post_to_incident(
-        ctx, inc, views.resolution(ctx.policy, inc), f"{inc.id} resolved: {inc.title}", out
+        ctx, inc, views.resolution(ctx.policy, inc), f"{inc.id} resolved: {blocks.escape(inc.title)}", out
     )
     out.problems += await events.emit(events.RESOLVED, ctx, inc, user=user)
 

@@ -21,8 +21,13 @@ async def test_declare_opens_a_war_room_and_announces(sandbox: Any, bot: Any) ->
 
     room = await channel_named(sandbox, "inc-1-")
     assert room["name"] == "inc-1-api-gateway-down" and is_valid_channel_name(room["name"])
-    info = sandbox.channel_by_name(room["name"])
-    assert sandbox.user_by_name("alice")["id"] in info["members"]
+    alice_id = sandbox.user_by_name("alice")["id"]
+
+    async def set_up() -> dict[str, Any] | None:  # the room is built step by step after it exists
+        info = sandbox.channel_by_name(room["name"])
+        return info if alice_id in info["members"] and info["topic"]["value"] else None
+
+    info = await eventually(set_up)
     # responders from the default policy? none configured: only the reporter and the bot
     assert "INC-1" in info["topic"]["value"] and "Critical" in info["topic"]["value"]
 
