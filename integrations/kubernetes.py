@@ -10,25 +10,23 @@ right also on API servers that ignore a selector.
 
 The remediation functions (:meth:`KubernetesClient.rollout_restart`, :meth:`scale`,
 :meth:`rollout_undo`) change the cluster: only code that has checked the policy may call them.
+
+Split in three: the connection and failure mapping (:mod:`integrations.kube_connection`), the
+remediations (:mod:`integrations.kube_remediation`) and the queries here; this module stays the one
+to import from.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import urllib3
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 
 from integrations.failures import Failure, FailureKind, one_line
+from integrations.kube_connection import MetricsUnavailableError
 from integrations.kube_models import (
     ClusterSpec,
     DeploymentCondition,
@@ -59,13 +57,13 @@ from integrations.kube_parsing import (
     labels_match,
     mark_current,
     normalise_log_line,
-    owned_by,
     parse_cpu,
     parse_memory,
     parse_selector,
     pod_problem,
     revision_of,
 )
+from integrations.kube_remediation import KubeRemediation
 
 __all__ = [
     "ClusterSpec",
@@ -97,108 +95,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
-RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
+class KubernetesClient(KubeRemediation):
+    """One named cluster: the read-only queries (connection and failures in :class:`KubeConnection`,
+    remediations in :class:`KubeRemediation`)."""
 
-
-# --------------------------------------------------------------------------------------------- client
-
-
-class KubernetesClient:
-    """One named cluster. Build it from a :class:`ClusterSpec`; the API client is created lazily."""
-
-    def __init__(self, spec: ClusterSpec) -> None:
-        self.spec = spec
-        self.source = f"kubernetes:{spec.name}"
-        self._api: k8s.ApiClient | None = None
-        self._lock = threading.Lock()
-
-    # -- plumbing
-    def _api_client(self) -> k8s.ApiClient:
-        with self._lock:
-            if self._api is None:
-                configuration = k8s.Configuration()
-                if self.spec.in_cluster:
-                    k8s_config.load_incluster_config(client_configuration=configuration)
-                else:
-                    k8s_config.load_kube_config(
-                        config_file=self.spec.kubeconfig,
-                        context=self.spec.context,
-                        client_configuration=configuration,
-                        persist_config=False,
-                    )
-                configuration.retries = 1
-                if self.spec.verify_ssl is not None:
-                    configuration.verify_ssl = self.spec.verify_ssl
-                self._api = k8s.ApiClient(configuration)
-            return self._api
-
-    def close(self) -> None:
-        with self._lock:
-            if self._api is not None:
-                self._api.close()
-                self._api = None
-
-    @property
-    def _timeout(self) -> tuple[float, float]:
-        return (min(5.0, self.spec.timeout), self.spec.timeout)
-
-    def _core(self) -> k8s.CoreV1Api:
-        return k8s.CoreV1Api(self._api_client())
-
-    def _apps(self) -> k8s.AppsV1Api:
-        return k8s.AppsV1Api(self._api_client())
-
-    def _custom(self) -> k8s.CustomObjectsApi:
-        return k8s.CustomObjectsApi(self._api_client())
-
-    def failure_for(self, exc: BaseException, what: str) -> Failure:
-        """Turn a client exception into one clear line (also used by the remediation callers)."""
-        src = self.source
-        if isinstance(exc, MetricsUnavailableError):
-            return Failure(
-                src, FailureKind.UNAVAILABLE, f"{what}: metrics-server not available (no metrics.k8s.io API)"
-            )
-        if isinstance(exc, ApiException):
-            message = _api_message(exc)
-            if exc.status == 403:
-                return Failure(src, FailureKind.FORBIDDEN, f"{what}: forbidden (403): {message}")
-            if exc.status == 401:
-                return Failure(
-                    src, FailureKind.UNAUTHORIZED, f"{what}: unauthorized (401): check the credentials"
-                )
-            if exc.status == 404:
-                return Failure(src, FailureKind.NOT_FOUND, f"{what}: not found (404): {message}")
-            if exc.status in (None, 0):
-                return Failure(src, FailureKind.ERROR, f"{what}: unexpected answer: {message}")
-            return Failure(src, FailureKind.ERROR, f"{what}: API error {exc.status}: {message}")
-        if isinstance(exc, ConfigException):
-            return Failure(src, FailureKind.CONFIG, f"{what}: bad cluster configuration: {one_line(exc)}")
-        cause = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
-        if isinstance(cause, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
-            return Failure(src, FailureKind.UNREACHABLE, f"{what}: cluster unreachable at {self._host()}")
-        if isinstance(cause, TimeoutError | urllib3.exceptions.TimeoutError):
-            return Failure(src, FailureKind.TIMEOUT, f"{what}: timed out after {self.spec.timeout:g}s")
-        if isinstance(cause, urllib3.exceptions.HTTPError | ConnectionError | OSError):
-            return Failure(src, FailureKind.UNREACHABLE, f"{what}: cluster unreachable at {self._host()}")
-        return Failure(src, FailureKind.ERROR, f"{what}: {type(exc).__name__}: {one_line(exc)}")
-
-    def _host(self) -> str:
-        api = self._api
-        return api.configuration.host if api is not None else "(not configured)"
-
-    async def _run(self, what: str, fn: Callable[[], T]) -> T | Failure:
-        try:
-            return await asyncio.wait_for(asyncio.to_thread(fn), timeout=self.spec.timeout + 2.0)
-        except Exception as exc:
-            failure = self.failure_for(exc, what)
-            log.warning(
-                "kubernetes query failed: %s", failure.line(), exc_info=failure.kind is FailureKind.ERROR
-            )
-            return failure
-
-    # -- queries
     async def unhealthy_pods(
         self, namespace: str, selector: str | None = None, *, limit: int = 50
     ) -> PodsReport | Failure:
@@ -307,18 +208,6 @@ class KubernetesClient:
             return RolloutHistory(self.spec.name, namespace, name, revisions[:limit])
 
         return await self._run(f"rollout history of {namespace}/{name}", query)
-
-    def _deployment_and_replicasets(self, namespace: str, name: str) -> tuple[Any, list[Any]]:
-        apps = self._apps()
-        dep = apps.read_namespaced_deployment(name, namespace, _request_timeout=self._timeout)
-        match = (dep.spec.selector.match_labels or {}) if dep.spec and dep.spec.selector else {}
-        selector = ",".join(f"{k}={v}" for k, v in sorted(match.items())) or None
-        rss = apps.list_namespaced_replica_set(
-            namespace, label_selector=selector, _request_timeout=self._timeout
-        )
-        uid = dep.metadata.uid if dep.metadata else None
-        owned = [rs for rs in rss.items if owned_by(rs, "Deployment", name, uid)]
-        return dep, owned
 
     async def error_logs(
         self,
@@ -466,88 +355,6 @@ class KubernetesClient:
             return TopReport(self.spec.name, namespace, usage[:limit])
 
         return await self._run(f"resource usage in {namespace or 'the cluster'}", query)
-
-    # -- remediation (callers must have checked the policy and the clicker's permission)
-    async def rollout_restart(self, namespace: str, name: str) -> RemediationResult | Failure:
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT_ANNOTATION: stamp}}}}}
-
-        def action() -> RemediationResult:
-            self._apps().patch_namespaced_deployment(name, namespace, body, _request_timeout=self._timeout)
-            return RemediationResult(
-                self.spec.name, namespace, name, "rollout restart", f"restartedAt={stamp}"
-            )
-
-        return await self._run(f"rollout restart of {namespace}/{name}", action)
-
-    async def scale(self, namespace: str, name: str, replicas: int) -> RemediationResult | Failure:
-        if replicas < 0:
-            return Failure(
-                self.source, FailureKind.BAD_QUERY, f"scale {namespace}/{name}: replicas must be ≥ 0"
-            )
-
-        def action() -> RemediationResult:
-            apps = self._apps()
-            dep = apps.read_namespaced_deployment(name, namespace, _request_timeout=self._timeout)
-            before = int((dep.spec.replicas if dep.spec else 0) or 0)
-            apps.patch_namespaced_deployment(
-                name, namespace, {"spec": {"replicas": replicas}}, _request_timeout=self._timeout
-            )
-            return RemediationResult(
-                self.spec.name, namespace, name, "scale", f"replicas {before} → {replicas}"
-            )
-
-        return await self._run(f"scale of {namespace}/{name}", action)
-
-    async def rollout_undo(self, namespace: str, name: str) -> RemediationResult | Failure:
-        """Roll back to the previous ReplicaSet revision (what ``kubectl rollout undo`` does)."""
-
-        def action() -> RemediationResult | Failure:
-            dep, replicasets = self._deployment_and_replicasets(namespace, name)
-            by_rev = sorted(
-                ((rev, rs) for rs in replicasets if (rev := revision_of(rs)) is not None),
-                key=lambda pair: pair[0],
-                reverse=True,
-            )
-            current = revision_of(dep) or (by_rev[0][0] if by_rev else None)
-            older = [(rev, rs) for rev, rs in by_rev if current is None or rev < current]
-            if not older:
-                return Failure(
-                    self.source,
-                    FailureKind.NOT_FOUND,
-                    f"rollout undo of {namespace}/{name}: no previous revision",
-                )
-            rev, rs = older[0]
-            template = self._api_client().sanitize_for_serialization(rs.spec.template)
-            labels = template.get("metadata", {}).get("labels", {})
-            labels.pop("pod-template-hash", None)
-            body = self._api_client().sanitize_for_serialization(dep)
-            body["spec"]["template"] = template
-            self._apps().replace_namespaced_deployment(name, namespace, body, _request_timeout=self._timeout)
-            images = ", ".join(images_of(rs.spec.template)) or "?"
-            return RemediationResult(
-                self.spec.name, namespace, name, "rollout undo", f"revision {current} → {rev} ({images})"
-            )
-
-        return await self._run(f"rollout undo of {namespace}/{name}", action)
-
-
-class MetricsUnavailableError(Exception):
-    """metrics.k8s.io is not served (no metrics-server)."""
-
-
-def _api_message(exc: ApiException) -> str:
-    body = exc.body
-    if isinstance(body, bytes):
-        body = body.decode(errors="replace")
-    if body:
-        try:
-            data = json.loads(body)
-            if isinstance(data, dict) and data.get("message"):
-                return one_line(data["message"], 200)
-        except ValueError:
-            return one_line(body, 200)
-    return one_line(exc.reason or "no details", 200)
 
 
 class Clusters:

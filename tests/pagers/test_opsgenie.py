@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from integrations.failures import FailureKind
 from integrations.opsgenie import OpsgenieClient, opsgenie_priority, opsgenie_responders
 from integrations.paging import PageRequest
-from integrations.failures import FailureKind
 from integrations.vendor_http import Delivered, Failed, RetryPolicy
 from tests.pagers.vendor_server import Scripted, SleepRecorder, VendorServer
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from integrations.failures import FailureKind
 from integrations.pagerduty import PagerDutyClient, pagerduty_severity
 from integrations.paging import PageRequest
-from integrations.failures import FailureKind
 from integrations.vendor_http import Delivered, Failed, RetryPolicy
 from tests.pagers.vendor_server import Scripted, SleepRecorder, VendorServer
 

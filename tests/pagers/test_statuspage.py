@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from integrations.statuspage import StatuspageClient, component_status, impact_for, statuspage_status
 from integrations.failures import FailureKind
+from integrations.statuspage import StatuspageClient, component_status, impact_for, statuspage_status
 from integrations.vendor_http import Delivered, Failed, RetryPolicy
 from tests.pagers.vendor_server import Scripted, SleepRecorder, VendorServer
 

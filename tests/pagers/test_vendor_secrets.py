@@ -91,7 +91,9 @@ async def test_three_vendors_read_their_secrets_from_the_secrets_dir(
             await pd.trigger(page),
             await team.acknowledge("INC-3"),
             await og.trigger(page),
-            await sp.create_incident(name="Disk full", status="investigating", body="Looking", severity="high"),
+            await sp.create_incident(
+                name="Disk full", status="investigating", body="Looking", severity="high"
+            ),
         ]
     finally:
         for client in (pd, team, og, sp):
