@@ -21,11 +21,10 @@ from slack_sdk.models.blocks import Block
 
 from bot.blocks import context, escape
 from bot.context import AppContext
+from bot.text import split, unquote, user_id_of  # noqa: F401  (the parsers' vocabulary: Slack text)
 
 M = TypeVar("M", bound=BaseModel)
 INCIDENT_ID = re.compile(r"^(?:#?inc-)?#?\d{1,9}$", re.IGNORECASE)
-USER_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^([UW][A-Z0-9]{2,})$")
-_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’"}
 MAX_TEXT = 3000
 
 
@@ -37,28 +36,8 @@ class UsageError(Exception):
         self.problem = problem
 
 
-def unquote(text: str) -> str:
-    t = text.strip()
-    if len(t) >= 2 and t[0] in _QUOTES and t[-1] == _QUOTES[t[0]]:
-        return t[1:-1].strip()
-    return t
-
-
-def split(text: str, words: int) -> list[str]:
-    """The first ``words`` whitespace-separated words, then the rest of the text (quotes optional)."""
-    parts = text.strip().split(maxsplit=words)
-    if len(parts) > words:
-        return [*parts[:words], unquote(parts[words])]
-    return parts
-
-
 def looks_like_incident(word: str) -> bool:
     return bool(INCIDENT_ID.match(word.strip()))
-
-
-def user_id_of(word: str) -> str | None:
-    m = USER_MENTION.match(word.strip())
-    return (m.group(1) or m.group(2)) if m else None
 
 
 def _usage_of(exc: ValidationError) -> UsageError:

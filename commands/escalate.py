@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 
 from bot import blocks
+from bot import text as stext
 from bot.core.store import normalise_id
 from bot.directory import resolve_principals
 from bot.escalation import buttons as actions  # noqa: F401  (registers the escalation buttons and modal)
@@ -58,7 +59,7 @@ def parse_escalate(text: str) -> EscalateArgs:
     if words and looks_like_incident(words[0]):
         incident_id = normalise_id(words[0])
         words = words[1].split(maxsplit=1) if len(words) > 1 else []
-    target = words[0] if words else None
+    target = stext.plain(words[0]) if words else None  # a group mention names its handle
     reason = unquote(words[1]) if len(words) > 1 else ""
     return EscalateArgs(incident_id=incident_id, target=target, reason=reason[:MAX_TEXT], bare_number=bare)
 
@@ -70,7 +71,8 @@ def as_level_in_war_room(text: str) -> EscalateArgs:
         words = words[1].split(maxsplit=1) if len(words) > 1 else []
     if not words:
         return EscalateArgs()
-    return EscalateArgs(target=words[0], reason=unquote(words[1])[:MAX_TEXT] if len(words) > 1 else "")
+    reason = unquote(words[1])[:MAX_TEXT] if len(words) > 1 else ""
+    return EscalateArgs(target=stext.plain(words[0]), reason=reason)
 
 
 def levels_problem(req: Request, problem: str) -> UsageError:
@@ -98,7 +100,8 @@ async def to(req: Request, args: EscalateArgs) -> Reply:
     if selection is None:
         raise levels_problem(req, f"`{args.target}` is not a level or role in the policy.")
     inc = await incident_for(req, args.incident_id)
-    out = await run_escalation(req.ctx, inc.id, selection, actor=req.user_id, reason=args.reason)
+    reason, _ = await stext.resolve_names(req.ctx, args.reason)  # Slack text; typed @names made mentions
+    out = await run_escalation(req.ctx, inc.id, selection, actor=req.user_id, reason=reason)
     text = f":arrow_double_up: {inc.id} escalated to {selection.label}."
     return with_problems(Reply(blocks.message(text), text="escalated"), out.problems)
 

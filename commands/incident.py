@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from bot import blocks
+from bot import text as stext
 from bot.core.store import normalise_id
 from bot.incidents import views
 from bot.incidents import workflow as flow
@@ -54,9 +55,10 @@ def parse_create(text: str) -> CreateArgs:
     service = None
     words = title.split()
     if words and words[-1].startswith("service="):
-        service = words[-1].split("=", 1)[1] or None
+        service = stext.plain(words[-1].split("=", 1)[1]) or None
         title = unquote(" ".join(words[:-1]))
-    return validate(CreateArgs, severity=severity, title=title, service=service)
+    # a title is plain text (channel names, headers, topics); views escape it once for mrkdwn
+    return validate(CreateArgs, severity=stext.plain(severity), title=stext.plain(title), service=service)
 
 
 @incident.sub(
@@ -175,9 +177,11 @@ async def show(req: Request, args: RefArgs) -> Reply:
 )
 async def resolve(req: Request, args: RefArgs) -> Reply:
     inc = await incident_for(req, args.incident_id)
-    out = await flow.resolve(req.ctx, inc.id, req.user_id, args.text or None)
+    summary, unknown = await stext.resolve_names(req.ctx, args.text)
+    out = await flow.resolve(req.ctx, inc.id, req.user_id, summary or None)
     return with_problems(
-        Reply(blocks.message(f":white_check_mark: {inc.id} resolved."), text="resolved"), out.problems
+        Reply(blocks.message(f":white_check_mark: {inc.id} resolved.{not_found(unknown)}"), text="resolved"),
+        out.problems,
     )
 
 
@@ -202,17 +206,18 @@ class RoleArgs(BaseModel):
     user: str
 
 
-def parse_role(text: str) -> RoleArgs:
-    words = text.split()
+def parse_role(raw: str) -> RoleArgs:
+    words = split(raw, 3)
     incident_id = None
     if words and looks_like_incident(words[0]):
         incident_id = normalise_id(words.pop(0))
     if len(words) != 2:
         raise UsageError("Give a role and a person, e.g. `commander @alice`.")
-    user = user_id_of(words[1])
+    # a mention Slack encoded, a user ID, or a typed @name looked up by the handler
+    user = user_id_of(words[1]) or (f"@{name}" if (name := stext.name_ref_of(words[1])) else None)
     if user is None:
-        raise UsageError(f"`{words[1]}` is not a person: mention them, e.g. @alice.")
-    return RoleArgs(incident_id=incident_id, role=words[0], user=user)
+        raise UsageError(f"`{stext.plain(words[1])}` is not a person: mention them, e.g. @alice.")
+    return RoleArgs(incident_id=incident_id, role=stext.plain(words[0]), user=user)
 
 
 @incident.sub(
@@ -226,10 +231,19 @@ async def role(req: Request, args: RoleArgs) -> Reply:
     if req.ctx.policy.role(args.role) is None:
         names = ", ".join(r.name.replace("_", "-") for r in req.ctx.policy.roles)
         raise UsageError(f"`{args.role}` is not a role. Roles: {names}.")
+    user = args.user
+    if user.startswith("@"):
+        found = await stext.find_person(req.ctx, user)
+        if found is None:
+            raise UsageError(
+                f"Nobody in this workspace is called `{stext.escape(user)}`: mention them, e.g. @alice."
+            )
+        user = found
     inc = await incident_for(req, args.incident_id)
-    out = await flow.assign_role(req.ctx, inc.id, req.user_id, args.role, args.user)
+    out = await flow.assign_role(req.ctx, inc.id, req.user_id, args.role, user)
     return with_problems(
-        Reply(blocks.message(f"<@{args.user}> is now {args.role} of {inc.id}."), text="role"), out.problems
+        Reply(blocks.message(f"<@{user}> is now {stext.escape(args.role)} of {inc.id}."), text="role"),
+        out.problems,
     )
 
 
@@ -249,8 +263,19 @@ def parse_note(text: str) -> RefArgs:
 )
 async def note(req: Request, args: RefArgs) -> Reply:
     inc = await incident_for(req, args.incident_id)
-    await flow.add_note(req.ctx, inc.id, req.user_id, args.text)
-    return Reply(blocks.message(f":memo: Note added to {inc.id}'s timeline."), text="note added")
+    note_text, unknown = await stext.resolve_names(req.ctx, args.text)
+    await flow.add_note(req.ctx, inc.id, req.user_id, note_text)
+    return Reply(
+        blocks.message(f":memo: Note added to {inc.id}'s timeline.{not_found(unknown)}"), text="note added"
+    )
+
+
+def not_found(names: list[str]) -> str:
+    """A sentence naming the typed @names that matched nobody (they stay as typed words)."""
+    if not names:
+        return ""
+    listed = ", ".join(f"`@{stext.escape(n)}`" for n in names[:10])
+    return f"\nNobody in this workspace is called {listed}; left as typed."
 
 
 class NoArgs(BaseModel):

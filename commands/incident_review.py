@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 
 import bot.review.metrics  # noqa: F401  (registers the /metrics hooks on incident events)
 from bot import blocks
+from bot import text as stext
 from bot.core.models import utcnow
 from bot.core.store import normalise_id
 from bot.slack.errors import SlackCallError
@@ -135,6 +136,9 @@ def parse_action(text: str) -> ActionArgs:
                 raise UsageError(f"`{date_word}` is not a date; write it as YYYY-MM-DD.") from exc
     if words and user_id_of(words[-1]):
         owner = user_id_of(words.pop())
+    elif words and (name := stext.name_ref_of(words[-1])):  # typed @name: looked up by the handler
+        words.pop()
+        owner = f"@{name}"
     body = unquote(" ".join(words))
     if not body:
         raise UsageError(
@@ -154,8 +158,14 @@ def parse_action(text: str) -> ActionArgs:
     parse=parse_action,
 )
 async def add_action(req: Request, args: ActionArgs) -> Reply:
+    owner = args.owner
+    if owner and owner.startswith("@"):
+        owner = await stext.find_person(req.ctx, owner)
+        if owner is None:
+            raise UsageError(f"Nobody in this workspace is called `{stext.escape(args.owner or '')}`.")
     inc = await incident_for(req, args.incident_id)
-    item = await workflow.add_action(req.ctx, inc.id, req.user_id, args.text, args.owner, args.due)
+    body, _ = await stext.resolve_names(req.ctx, args.text)
+    item = await workflow.add_action(req.ctx, inc.id, req.user_id, body, owner, args.due)
     return Reply(views.action_added(inc, item), text=f"action item #{item.number} added")
 
 

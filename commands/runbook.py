@@ -26,6 +26,7 @@ from bot.listeners import (
 from bot.runbooks import views as views
 from bot.runbooks import workflow
 from bot.runbooks.service import service_for
+from bot.text import plain
 from integrations.kubernetes import RemediationResult
 
 runbook = slash_command("/runbook", "Runbooks with runnable diagnostics", default="show")
@@ -46,7 +47,7 @@ class ShowArgs(BaseModel):
 
 
 def parse_show(text: str) -> ShowArgs:
-    words = text.split()
+    words = plain(text).split()  # names and label values are plain words (Slack sends R&amp;D)
     if not words:
         return ShowArgs()
     name, rest = words[0], words[1:]

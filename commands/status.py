@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from bot import blocks
+from bot import text as stext
 from bot.core.store import normalise_id
 from bot.escalation.statuspage_sync import mark_public, split_public_flag
 from bot.incidents import workflow as flow
@@ -45,7 +46,11 @@ def parse_update(text: str) -> UpdateArgs:
     if len(parts) < 2 or not parts[1].strip():
         raise UsageError("Say what is happening after the status.")
     return validate(
-        UpdateArgs, incident_id=incident_id, status=parts[0].lower(), message=parts[1], public=public
+        UpdateArgs,
+        incident_id=incident_id,
+        status=stext.plain(parts[0]).lower(),
+        message=parts[1],
+        public=public,
     )
 
 
@@ -71,11 +76,15 @@ async def update(req: Request, args: UpdateArgs) -> Reply:
     inc = await incident_for(req, args.incident_id)
     if args.public:
         await mark_public(req.ctx, inc.id)
-    out = await flow.update_status(req.ctx, inc.id, req.user_id, args.status, args.message)
+    # Slack text, as Slack sent it; typed @names of people become mentions
+    message, unknown = await stext.resolve_names(req.ctx, args.message)
+    out = await flow.update_status(req.ctx, inc.id, req.user_id, args.status, message)
     number = out.update.number if out.update else len(out.incident.updates)
+    missing = ", ".join(f"`@{stext.escape(n)}`" for n in unknown[:10])
+    tail = f"\nNobody in this workspace is called {missing}; left as typed." if unknown else ""
     return with_problems(
         Reply(
-            blocks.message(f":loudspeaker: Update #{number} posted for {inc.id} ({args.status})."),
+            blocks.message(f":loudspeaker: Update #{number} posted for {inc.id} ({args.status}).{tail}"),
             text="posted",
         ),
         out.problems,

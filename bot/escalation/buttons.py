@@ -17,6 +17,7 @@ from bot.escalation import views as views
 from bot.escalation.engine import escalate
 from bot.escalation.runtime import escalation_policy
 from bot.escalation.targets import select
+from bot.slack.errors import SlackCallError
 from bot.incidents import views as incident_views
 from bot.incidents import workflow as flow
 from bot.listeners import (
@@ -29,7 +30,7 @@ from bot.listeners import (
     view_submission,
     with_problems,
 )
-from bot.slack.errors import SlackCallError
+from bot.text import from_input, resolve_names
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,8 @@ async def submit_update(sub: Submission) -> FieldErrors | Finish:
     ctx, user = sub.ctx, sub.user_id
     incident_id = sub.private_metadata.strip()
     status = sub.text(views.MODAL_STATUS_BLOCK, views.MODAL_VALUE)
-    message = sub.text(views.MODAL_MESSAGE_BLOCK, views.MODAL_VALUE)
+    # a text box is not encoded by Slack: made Slack text (literal & < >) like a command's text
+    message = from_input(sub.text(views.MODAL_MESSAGE_BLOCK, views.MODAL_VALUE))
     if not message:
         return {views.MODAL_MESSAGE_BLOCK: "Say what is happening."}
     if ctx.policy.status(status) is None:
@@ -159,7 +161,8 @@ async def submit_update(sub: Submission) -> FieldErrors | Finish:
         return {views.MODAL_MESSAGE_BLOCK: str(exc)[:150]}
 
     async def finish() -> Reply | None:
-        out = await flow.update_status(ctx, inc.id, user, status, message)
+        text_, _ = await resolve_names(ctx, message)  # typed @names of people become mentions
+        out = await flow.update_status(ctx, inc.id, user, status, text_)
         if not out.problems:
             return None  # the update is in the war room for everyone to see
         text = f":loudspeaker: Update posted for {inc.id} ({status})."

@@ -22,6 +22,7 @@ from bot.core.state import record
 from bot.escalation.metrics import PAGES
 from bot.escalation.paging import report
 from bot.escalation.runtime import escalation_policy, runtime
+from bot.text import plain
 from integrations.statuspage import statuspage_status
 from integrations.vendor_http import Failed
 
@@ -90,9 +91,10 @@ async def push(ctx: AppContext, incident_id: str) -> str:
             return "up_to_date"
         esc = escalation_policy(ctx).statuspage
         components = esc.components.get(inc.service or "", esc.default_components)
-        body = inc.updates[-1].message if inc.updates else f"We are investigating: {inc.title}"
+        # the status page is not Slack: the update's Slack text as plain words
+        body = plain(inc.updates[-1].message) if inc.updates else f"We are investigating: {inc.title}"
         if inc.is_resolved and inc.summary:
-            body = inc.summary
+            body = plain(inc.summary)
         sp_id = await rt.store.statuspage_id(incident_id)
         opened = sp_id is None
         if sp_id is None:

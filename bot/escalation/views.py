@@ -22,6 +22,7 @@ from bot.config.policy import Policy
 from bot.core.models import Incident
 from bot.durations import format_duration
 from bot.templates import escape, user_link
+from bot.text import mrkdwn
 
 ESCALATE_SELECT = "escalation_select"
 DM_ACK = "escalation_dm_ack"
@@ -58,7 +59,7 @@ def escalation_post(
     by = "automatically" if automatic else f"by {user_link(actor)}"
     lines = [f":arrow_double_up: *{inc.id} escalated to {escape(label)}* {by}"]
     if reason:
-        lines.append(f"*Reason:* {clip(escape(reason), REASON_MAX)}")
+        lines.append(f"*Reason:* {mrkdwn(reason, REASON_MAX)}")
     lines.append(f"*Paging:* {_who(users, usergroups, channels)}")
     title = clip(escape(inc.title), TITLE_MAX)
     return [section("\n".join(lines)), context(f"Escalation #{inc.escalations} · {title}")]
@@ -80,7 +81,7 @@ def escalation_dm(
         f"*Severity:* {sev.emoji} {escape(sev.label or sev.name)} · *Status:* {escape(inc.status)}{room}"
     )
     if reason:
-        text += f"\n*Reason:* {clip(escape(reason), REASON_MAX)}"
+        text += f"\n*Reason:* {mrkdwn(reason, REASON_MAX)}"
     return [
         section(text),
         ActionsBlock(

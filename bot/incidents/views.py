@@ -19,7 +19,8 @@ from bot.blocks import clip, context, fields, header, limit_blocks, section, sec
 from bot.config.policy import Policy
 from bot.core.models import Incident, StatusUpdate, TimelineEntry
 from bot.durations import format_duration
-from bot.templates import TemplateFailure, escape, render, slack_date, user_link
+from bot.templates import SlackSafe, TemplateFailure, escape, render, slack_date, user_link
+from bot.text import mrkdwn
 
 ACK = "incident_ack"
 RESOLVE = "incident_resolve"
@@ -39,11 +40,19 @@ def _duration(seconds: float | None) -> str:
     return format_duration(seconds) if seconds is not None else "—"
 
 
+def _as_slack_text(inc: Incident) -> Incident:
+    """The incident for templates: its free text (the summary) is Slack text, rendered as safe
+    mrkdwn and marked so the template does not escape it again; the title is plain (escaped once)."""
+    if not inc.summary:
+        return inc
+    return inc.model_copy(update={"summary": SlackSafe(mrkdwn(inc.summary))})
+
+
 def template_context(policy: Policy, inc: Incident) -> dict[str, Any]:
     sev = policy.severity_by_name(inc.severity)
     status = policy.status_by_name(inc.status)
     return {
-        "incident": inc,
+        "incident": _as_slack_text(inc),
         "severity": sev,
         "status": status,
         "commander": inc.commander,
@@ -126,14 +135,15 @@ def announcement_text(policy: Policy, inc: Incident) -> str:
 
 
 def status_update(policy: Policy, inc: Incident, update: StatusUpdate) -> list[Block]:
+    shown = update.model_copy(update={"message": SlackSafe(mrkdwn(update.message))})  # Slack text
     text = _templated(
-        policy, "status_update", inc, {"update": update, "status": policy.status_by_name(update.status)}
+        policy, "status_update", inc, {"update": shown, "status": policy.status_by_name(update.status)}
     )
     return [*sections(text), context(f"{inc.id} · by {user_link(update.by)} · {slack_date(update.at)}")]
 
 
 def status_update_text(inc: Incident, update: StatusUpdate) -> str:
-    return clip(f"{inc.id} update #{update.number} ({update.status}): {escape(update.message)}", 3000)
+    return clip(f"{inc.id} update #{update.number} ({update.status}): {mrkdwn(update.message)}", 3000)
 
 
 def resolution(policy: Policy, inc: Incident) -> list[Block]:
@@ -170,7 +180,7 @@ def details(policy: Policy, inc: Incident, timeline: list[TimelineEntry]) -> lis
         pairs.append(("Resolved", f"{slack_date(inc.resolved_at)} after {_duration(inc.time_to_resolve)}"))
     blocks: list[Block] = [header(f"{inc.id}: {inc.title}"), fields(pairs)]
     if inc.summary:
-        blocks.append(section(f"*Summary:* {escape(inc.summary)}"))
+        blocks.append(section(f"*Summary:* {mrkdwn(inc.summary)}"))
     blocks.append(DividerBlock())
     blocks.append(section("*Timeline*\n" + timeline_text(timeline[-20:])))
     if len(timeline) > 20:
@@ -181,7 +191,7 @@ def details(policy: Policy, inc: Incident, timeline: list[TimelineEntry]) -> lis
 def timeline_text(entries: list[TimelineEntry]) -> str:
     lines = [
         f"• {slack_date(e.at, '{time}')} {user_link(e.actor) if e.actor[:1] in 'UW' else escape(e.actor)}: "
-        f"{escape(e.text)}"
+        f"{mrkdwn(e.text)}"  # timeline text is Slack text: mentions live, broadcasts inert
         for e in entries
     ]
     return "\n".join(lines) or "_empty_"

@@ -15,6 +15,7 @@ from bot.incidents.views import incident_button
 from bot.review.records import ActionItem, Review
 from bot.review.stats import Stats
 from bot.templates import escape, slack_date, user_link
+from bot.text import mrkdwn
 
 CREATE_REVIEW = "review_create"
 MAX_PAGES = 5  # a response_url takes five messages
@@ -32,7 +33,7 @@ def _actor(actor: str) -> str:
 
 
 def timeline_line(e: TimelineEntry) -> str:
-    text = escape(e.text)
+    text = mrkdwn(e.text)  # timeline text is Slack text: mentions and links live, broadcasts inert
     if e.kind == "pinned":
         link = e.data.get("permalink")
         pin = f"<{link}|:pushpin:>" if link else ":pushpin:"
@@ -67,7 +68,7 @@ def action_line(a: ActionItem) -> str:
     if a.due:
         extra.append(f"due {a.due.isoformat()}")
     tail = f" ({', '.join(extra)})" if extra else ""
-    return f"*#{a.number}* {escape(a.text)}{tail}"
+    return f"*#{a.number}* {mrkdwn(a.text)}{tail}"
 
 
 def action_added(inc: Incident, item: ActionItem) -> list[Block]:

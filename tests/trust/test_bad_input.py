@@ -169,7 +169,10 @@ def test_alert_payload_model_with_nasty_labels(labels: dict[str, str], extra: di
 
 POLICY = Policy()
 CREATOR = "U0ALICE001"
-SAFE_TOKENS = re.compile(rf"<@{CREATOR}>|<@U0BOB00002>|<!date\^\d+\^[^|>]*\|[^>]*>|<#C0WARROOM1>")
+# Free text (updates, summaries, notes) is Slack text: the mentions and links Slack encoded in it stay
+# live (bot/text.py); a broadcast (<!channel>, <!here>, <!everyone>) never does.
+LIVE_TOKENS = r"<@[UW][A-Z0-9]+>|<#[CGD][A-Z0-9]+>|<!subteam\^S[A-Z0-9]+>|<[a-zA-Z][a-zA-Z0-9+.\-]*:[^<>|\s]+(?:\|[^<>]*)?>"
+SAFE_TOKENS = re.compile(rf"<!date\^\d+\^[^|>]*\|[^>]*>|{LIVE_TOKENS}")
 
 
 def _mrkdwn_texts(blocks: list[dict[str, Any]]) -> list[str]:
