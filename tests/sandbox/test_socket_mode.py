@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox import Sandbox
 from sandbox.interactions import Interactions
-from tests.conftest import BotProcess, eventually
+from tests.conftest import REDIS_URL, BotProcess, eventually
 from tests.incidents.story import Engineer, buttons, channel_named, message_with, texts
 
 
@@ -178,7 +180,7 @@ async def test_shortcut_arrives_as_an_interactive_envelope(sandbox: Sandbox, app
 async def test_events_api_envelope_and_an_unacked_event_is_retried(
     sandbox: Sandbox, app: RawApp, client: AsyncWebClient
 ) -> None:
-    sandbox.set_faults(ack_timeout_seconds=0.5, event_retry_delays=[0.05, 0.05])
+    sandbox.set_faults(ack_timeout_seconds=1.0, event_retry_delays=[0.05, 0.05])
     ws, _ = await app.connect()
     ts = (await client.chat_postMessage(channel="#incidents", text="react to me"))["ts"]
     result = await sandbox.react("bob", "#incidents", ts, "eyes")
@@ -224,7 +226,7 @@ async def test_an_unacked_command_times_out_for_the_user_and_is_not_retried(
 async def test_disconnect_then_the_app_reconnects_and_deliveries_follow(
     sandbox: Sandbox, app: RawApp, reason: str
 ) -> None:
-    sandbox.socket.disconnect_grace_seconds = 0.3
+    sandbox.socket.disconnect_grace_seconds = 1.0
     old, _ = await app.connect()
     assert await sandbox.socket.disconnect(reason) == 1
     message = await old.receive_json(timeout=5)
@@ -322,3 +324,71 @@ async def test_story_declare_and_acknowledge_an_incident_over_socket_mode(
     kinds = [d["kind"] for d in sandbox.deliveries()]
     assert kinds and all(k.startswith("socket ") for k in kinds), kinds
     assert "socket slash_command" in kinds and "socket block_actions" in kinds
+
+
+async def test_chatops_sandbox_socket_runs_the_bot_over_socket_mode(redis_prefix: str) -> None:
+    """The CLI itself: ``chatops sandbox --socket`` serves a sandbox and connects the bot to it over
+    Socket Mode; a command typed there is delivered as an envelope and the bot declares the incident."""
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "CHATOPS_REDIS_PREFIX": redis_prefix,
+        "REDIS_URL": REDIS_URL,
+    }
+    for name in ("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "CHATOPS_CONFIG"):
+        env.pop(name, None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "chatops",
+        "sandbox",
+        "--socket",
+        "--no-browser",
+        "--port",
+        "0",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        assert proc.stdout is not None
+        seen: list[str] = []
+        url = ""
+        while not url:
+            line = (await asyncio.wait_for(proc.stdout.readline(), timeout=60)).decode()
+            assert line, "chatops sandbox --socket exited early:\n" + "".join(seen)
+            seen.append(line)
+            if line.startswith("Sandbox Slack workspace: "):
+                url = line.split()[3]
+        assert any("connected to the sandbox over Socket Mode" in s for s in seen), seen
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url + "/sandbox/bot_url") as r:
+                assert (await r.json()).get("bot_url") is None  # nothing over HTTP
+            command = {
+                "user": "alice",
+                "channel": "#incidents",
+                "command": "/incident",
+                "text": 'create high "Socket from the CLI"',
+            }
+            async with http.post(url + "/sandbox/command", json=command) as r:
+                answer = await r.json()
+            assert answer["ok"] is True and answer["error"] is None, answer
+
+            async def announced() -> bool:
+                async with http.get(
+                    url + "/api/conversations.history?channel=incidents",
+                    headers={"Authorization": "Bearer xoxb-sandbox-token"},
+                ) as r:
+                    body = await r.json()
+                return any(
+                    "INC-1: Socket from the CLI" in m.get("text", "") + json.dumps(m.get("blocks"))
+                    for m in body.get("messages", [])
+                )
+
+            assert await eventually(announced, timeout=30)
+            async with http.get(url + "/sandbox/deliveries") as r:
+                kinds = [d["kind"] for d in (await r.json())["deliveries"]]
+            assert kinds[0] == "socket slash_command", kinds
+    finally:
+        proc.terminate()
+        await proc.wait()
