@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bot.alerts.models import WebhookAlert, WebhookPayload
 from bot.alerts.state import AlertState, GroupState, entry_seq, group_id
@@ -148,7 +149,7 @@ def apply_notification(
     status = "firing" if any(a.status == "firing" for a in alerts.values()) else "resolved"
     # A late snapshot's group-wide labels and annotations are older than the ones already known.
     summary_from: WebhookPayload | GroupState = old if (late and old is not None) else payload
-    base = {
+    base: dict[str, Any] = {
         "receiver": payload.receiver,
         "external_url": payload.external_url or (old.external_url if old is not None else ""),
         "group_labels": dict(summary_from.group_labels),
