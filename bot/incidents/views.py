@@ -36,10 +36,6 @@ def incident_button(fn: ButtonProvider) -> ButtonProvider:
     return fn
 
 
-def _duration(seconds: float | None) -> str:
-    return format_duration(seconds) if seconds is not None else "—"
-
-
 def _as_slack_text(inc: Incident) -> Incident:
     """The incident for templates: its free text (the summary) is Slack text, rendered as safe
     mrkdwn and marked so the template does not escape it again; the title is plain (escaped once)."""
@@ -59,9 +55,9 @@ def template_context(policy: Policy, inc: Incident) -> dict[str, Any]:
         "war_room": inc.war_room.channel_id if inc.war_room else None,
         "response_target": sev.response_text or format_duration(sev.response_target),
         "metrics": {
-            "time_to_acknowledge": _duration(inc.time_to_acknowledge),
-            "time_to_mitigate": _duration(inc.time_to_mitigate),
-            "time_to_resolve": _duration(inc.time_to_resolve),
+            "time_to_acknowledge": format_duration(inc.time_to_acknowledge),
+            "time_to_mitigate": format_duration(inc.time_to_mitigate),
+            "time_to_resolve": format_duration(inc.time_to_resolve),
             "updates": len(inc.updates),
             "escalations": inc.escalations,
         },
@@ -177,7 +173,9 @@ def details(policy: Policy, inc: Incident, timeline: list[TimelineEntry]) -> lis
         ("War room", f"<#{inc.war_room.channel_id}>" if inc.war_room else "none"),
     ]
     if inc.is_resolved:
-        pairs.append(("Resolved", f"{slack_date(inc.resolved_at)} after {_duration(inc.time_to_resolve)}"))
+        pairs.append(
+            ("Resolved", f"{slack_date(inc.resolved_at)} after {format_duration(inc.time_to_resolve)}")
+        )
     blocks: list[Block] = [header(f"{inc.id}: {inc.title}"), fields(pairs)]
     if inc.summary:
         blocks.append(section(f"*Summary:* {mrkdwn(inc.summary)}"))

@@ -97,18 +97,14 @@ def review_created(inc: Incident, review: Review, shared_in: str | None) -> list
     return [section("\n".join(lines))]
 
 
-def _mins(seconds: float | None) -> str:
-    return format_duration(seconds) if seconds is not None else "—"
-
-
 def stats_blocks(policy: Policy, stats: Stats) -> list[Block]:
     total = stats.total
     blocks: list[Block] = [
         header(f"Incidents, last {stats.days} days"),
         section(
             f"*{total.count}* declared · *{total.resolved}* resolved · "
-            f"mean time to acknowledge *{_mins(total.mean_tta)}* · "
-            f"mean time to resolve *{_mins(total.mean_ttr)}*"
+            f"mean time to acknowledge *{format_duration(total.mean_tta)}* · "
+            f"mean time to resolve *{format_duration(total.mean_ttr)}*"
         ),
     ]
     pairs = []
@@ -117,7 +113,7 @@ def stats_blocks(policy: Policy, stats: Stats) -> list[Block]:
         pairs.append(
             (
                 f"{sev.emoji} {sev.label or sev.name}".strip(),
-                f"{s.count} incidents · TTA {_mins(s.mean_tta)} · TTR {_mins(s.mean_ttr)}",
+                f"{s.count} incidents · TTA {format_duration(s.mean_tta)} · TTR {format_duration(s.mean_ttr)}",
             )
         )
     for i in range(0, len(pairs), 10):
@@ -136,5 +132,7 @@ def stats_text(policy: Policy, stats: Stats) -> str:
     lines = [f"Incidents in the last {stats.days} days:"]
     for s in stats.by_severity:
         label = policy.severity_by_name(s.severity).label or s.severity
-        lines.append(f"{label}: {s.count} (TTA {_mins(s.mean_tta)}, TTR {_mins(s.mean_ttr)})")
+        lines.append(
+            f"{label}: {s.count} (TTA {format_duration(s.mean_tta)}, TTR {format_duration(s.mean_ttr)})"
+        )
     return "\n".join(lines)

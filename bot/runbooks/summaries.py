@@ -6,6 +6,7 @@ wrong (unhealthy pods, warnings, error lines, ...), so the view can mark it.
 
 from __future__ import annotations
 
+from bot.durations import format_duration
 from bot.runbooks.markdown import escape
 from integrations.kubernetes import (
     DeploymentStatus,
@@ -22,7 +23,7 @@ MAX_LINES = 8
 
 
 def _age(seconds: float | None) -> str:
-    return "age unknown" if seconds is None else f"{format_value(seconds, 'seconds')} ago"
+    return "age unknown" if seconds is None else f"{format_duration(seconds)} ago"
 
 
 def _more(total: int, shown: int) -> list[str]:
