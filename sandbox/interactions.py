@@ -10,6 +10,7 @@ import copy
 import logging
 from typing import Any
 
+from sandbox import slack_text
 from sandbox.blocks import find_action, validate_blocks, validate_view
 from sandbox.core import Core, normalize_blocks
 from sandbox.delivery import Delivery, DeliveryResult
@@ -90,7 +91,10 @@ class Interactions:
             "user_id": user.id,
             "user_name": user.name,
             "command": command,
-            "text": text,
+            # as Slack sends it: entities always, mentions/channels/links with should_escape
+            "text": slack_text.encode(
+                self.ws, text, slack_text.should_escape(self.ws, command, slack_text.manifest_escapes())
+            ),
             "api_app_id": self.ws.bot.app_id,
             "is_enterprise_install": "false",
             "response_url": response_url,
