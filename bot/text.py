@@ -238,6 +238,20 @@ def _mrkdwn(seg: Segment) -> str:
     raise TypeError(seg)  # pragma: no cover
 
 
+def slack_encoding(seg: Segment) -> str:
+    """A segment as Slack itself sends it (labels kept, broadcasts live): for tests and fixtures."""
+    match seg:
+        case UserMention(user_id, label):
+            return f"<@{user_id}|{escape(label)}>" if label else f"<@{user_id}>"
+        case ChannelMention(channel_id, label):
+            return f"<#{channel_id}|{escape(label)}>" if label else f"<#{channel_id}>"
+        case GroupMention(group_id, label):
+            return f"<!subteam^{group_id}|{escape(label)}>" if label else f"<!subteam^{group_id}>"
+        case Broadcast(kind):
+            return f"<!{kind}>"
+    return _mrkdwn(seg)
+
+
 def decode(text: str | None, *, names: bool = True) -> SlackText:
     """Slack text (or any text) to its typed form; never fails. ``names``: find typed @names."""
     raw = text or ""
