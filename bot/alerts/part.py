@@ -38,8 +38,11 @@ class AlertsRuntime:
 
 
 def build_runtime(ctx: AppContext) -> AlertsRuntime:
-    from bot.alerts import buttons as actions  # registers the buttons
-    from bot.alerts import silences  # noqa: F401  (registers the Silence/Unsilence buttons and modal)
+    from bot.alerts import (
+        buttons,  # noqa: F401  (registers the Acknowledge and Runbook buttons)
+        silences,  # noqa: F401  (registers the Silence/Unsilence buttons and modal)
+    )
+    from bot.alerts import declare as actions  # registers Declare incident and its modal
 
     outbox = Outbox(ctx.redis, ctx.keys, ctx.gateway)
     enrichments: set[asyncio.Task[None]] = set()

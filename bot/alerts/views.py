@@ -313,6 +313,57 @@ def group_blocks(state: GroupState, policy: AlertsPolicy) -> list[Block]:
     return blocks
 
 
+def incident_title(state: GroupState, limit: int = 150) -> str:
+    """An incident title from what fires now: the firing alerts' names, the service, and the summary
+    when one alert name fires (plain text, as incident titles are stored)."""
+    names = state.alertnames(firing_only=True) or state.alertnames() or ["Alert"]
+    title = ", ".join(names)
+    service = state.label("service")
+    if service:
+        title += f" on {service}"
+    summary = state.annotation("summary") if len(names) == 1 else ""
+    if summary:
+        title += f": {_one_line(summary)}"
+    return _clip(title, limit)
+
+
+def runbook_text(runbook: str | None) -> str:
+    """The runbook as a mrkdwn line: a link for a URL, the /runbook command for a name."""
+    if not runbook:
+        return ""
+    if runbook.startswith(("http://", "https://")) and len(runbook) <= 2000:
+        return f":book: <{escape(runbook)}|Runbook>"
+    return f":book: Runbook: `/runbook {_one_line(runbook)[:200]}`"
+
+
+def incident_summary(state: GroupState, policy: AlertsPolicy, thread_url: str = "") -> list[Block]:
+    """What a war room declared from an alert group is told: the group's headline (linked to its alert
+    thread), summary, alert lines, runbook and Alertmanager links. Within Slack's limits for any group."""
+    head = clip_escaped(headline(state, 150), 300)
+    first = (
+        f":bell: *Declared from alert* <{escape(thread_url)}|{head}>" if thread_url else f":bell: *{head}*"
+    )
+    body = [first, _status_line(state)]
+    summary = state.annotation("summary")
+    if summary and len(state.alertnames(firing_only=True)) <= 1:
+        body.append(f"*{clip_escaped(_one_line(summary), 500)}*")
+    description = state.annotation("description")
+    if description and not state.mixed:
+        body.append(clip_escaped(description, 1000))
+    out: list[Block] = [SectionBlock(text=MarkdownTextObject(text=_clip("\n".join(body), SECTION_LIMIT)))]
+    listed = _listed(state)
+    lines = [alert_line(state, a, mark=_mark(a), when=_alert_when(a)) for a in listed[:20]]
+    lines = _bounded(lines, len(listed), ROOT_LINES_BUDGET, " (see the alert thread)")
+    for text in chunk_lines(lines, SECTION_LIMIT):
+        out.append(SectionBlock(text=MarkdownTextObject(text=text)))
+    links = [t for t in (runbook_text(runbook_for(state, policy)),) if t]
+    if state.external_url.startswith(("http://", "https://")) and len(state.external_url) <= 2000:
+        links.append(f"<{escape(state.external_url)}|Alertmanager>")
+    if links:
+        out.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(links))]))
+    return out
+
+
 def block_text_size(blocks: Sequence[Block]) -> int:
     """Characters of text a message's blocks carry (what Slack counts against its message limits)."""
     total = 0

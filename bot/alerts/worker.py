@@ -211,7 +211,7 @@ class AlertWorker:
         metrics.STREAM_LAG.set(int(pending.get("pending", 0)) if isinstance(pending, dict) else 0)
         return total
 
-    async def process_entries(self, entries: list[tuple[str, dict[str, Any]]]) -> None:
+    async def process_entries(self, entries: list[tuple[str, dict[Any, Any]]]) -> None:
         by_group: dict[str, list[tuple[str, WebhookPayload]]] = {}
         for entry_id, fields in entries:
             try:
@@ -219,7 +219,8 @@ class AlertWorker:
             except ValidationError as exc:
                 # validated at intake, so this is corruption: keep it for a human, never drop silently
                 log.error("alert worker: stream entry %s is not a valid notification: %s", entry_id, exc)
-                await self.redis.rpush(self.k.dead, json.dumps({"id": entry_id, "error": str(exc)[:2000]}))
+                dead = json.dumps({"id": entry_id, "error": str(exc)[:2000]})
+                await self.redis.rpush(self.k.dead, dead)  # type: ignore[misc]
                 await self._ack(entry_id)
                 continue
             by_group.setdefault(group_id(payload.group_key), []).append((entry_id, payload))
@@ -349,13 +350,13 @@ class AlertWorker:
             "ops": [op.dumps()],
             "touch": True,
         }
-        await self.redis.rpush(self.k.pending(state.gid), json.dumps(push))
+        await self.redis.rpush(self.k.pending(state.gid), json.dumps(push))  # type: ignore[misc]
         await self.flush_pending(state.gid)
 
     async def flush_pending(self, gid: str) -> None:
         """Hand the group's recorded pushes to the outbox (idempotent), then drop them."""
         key = self.k.pending(gid)
-        for raw in await self.redis.lrange(key, 0, -1):
+        for raw in await self.redis.lrange(key, 0, -1):  # type: ignore[misc]
             item = json.loads(raw)
             ops = [Op.loads(o) for o in item["ops"]]
             await self.outbox.push(

@@ -40,10 +40,24 @@ class Matcher(_Section):
         return True
 
 
+def _http_url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ValueError("an Alertmanager URL starts with http:// or https://")
+    return value.rstrip("/") if value else value
+
+
 class RouteRule(Matcher):
-    """First matching rule wins. `channel` is a name (`#alerts-critical`) or a channel ID (`C0123`)."""
+    """First matching rule wins. `channel` is a name (`#alerts-critical`) or a channel ID (`C0123`).
+    `alertmanager_url`: the Alertmanager that silences for this route's groups go to (overrides the
+    notification's `externalURL`)."""
 
     channel: str = Field(min_length=1, max_length=80)
+    alertmanager_url: str | None = None
+
+    @field_validator("alertmanager_url")
+    @classmethod
+    def _am_url(cls, value: str | None) -> str | None:
+        return _http_url(value)
 
 
 class AutoDeclareRule(Matcher):
@@ -105,6 +119,24 @@ class StormPolicy(_Section):
     quiet_seconds: int = Field(default=300, ge=1)
 
 
+def _default_severity_map() -> dict[str, str]:
+    """Common `severity` label values → the default policy's severities (critical/high/medium/low)."""
+    return {
+        "critical": "critical",
+        "page": "critical",
+        "emergency": "critical",
+        "error": "high",
+        "high": "high",
+        "major": "high",
+        "warning": "medium",
+        "medium": "medium",
+        "minor": "low",
+        "low": "low",
+        "info": "low",
+        "none": "low",
+    }
+
+
 class AlertsPolicy(_Section):
     default_channel: str = Field(default="#alerts", min_length=1, max_length=80)
     routes: list[RouteRule] = Field(default_factory=list)
@@ -114,6 +146,13 @@ class AlertsPolicy(_Section):
     # alert → runbook map (runbooks.alerts, see bot/config/runbooks.py merge_runbook_maps).
     runbooks: dict[str, str] = Field(default_factory=dict)
     severity_label: str = "severity"
+    # `severity` label value (any case) → incident severity, for "Declare incident" from an alert.
+    # Entries whose target the policy's severities lack are skipped; a label value that is itself a
+    # severity name or alias needs no entry. Written in the policy file, every target must exist.
+    severity_map: dict[str, str] = Field(default_factory=_default_severity_map)
+    # Where silences go: this Alertmanager for every group (else the route's `alertmanager_url`,
+    # else the notification's `externalURL`).
+    alertmanager_url: str | None = None
     # Labels worth showing on the root post (besides alertname and severity), in this order.
     important_labels: list[str] = Field(
         default_factory=lambda: ["service", "team", "namespace", "cluster", "job", "instance"]
@@ -124,6 +163,29 @@ class AlertsPolicy(_Section):
     root_alert_lines: int = Field(default=10, ge=0, le=40)
     # Stream consumer: entries pending longer than this on a dead consumer are taken over.
     claim_idle_seconds: float = Field(default=15.0, gt=0)
+
+    @field_validator("severity_map")
+    @classmethod
+    def _lower_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        return {k.strip().lower(): v.strip().lower() for k, v in value.items()}
+
+    @field_validator("alertmanager_url")
+    @classmethod
+    def _am_url(cls, value: str | None) -> str | None:
+        return _http_url(value)
+
+    def alertmanager_for(self, labels: dict[str, str], external_url: str = "") -> str | None:
+        """The Alertmanager to silence a group in: the policy's, the route's, else the notification's."""
+        if self.alertmanager_url:
+            return self.alertmanager_url
+        for rule in self.routes:
+            if rule.matches(labels):
+                if rule.alertmanager_url:
+                    return rule.alertmanager_url
+                break
+        if external_url.startswith(("http://", "https://")):
+            return external_url.rstrip("/")
+        return None
 
     def route(self, labels: dict[str, str]) -> str:
         for rule in self.routes:

@@ -214,6 +214,10 @@ class Policy(Section):
             raise ValueError("one status must have resolved: true")
         if len({s.name for s in self.statuses}) != len(self.statuses):
             raise ValueError("status names must be unique")
+        if "severity_map" in self.alerts.model_fields_set:
+            for value, target in self.alerts.severity_map.items():
+                if self.severity(target) is None:
+                    raise ValueError(f"alerts.severity_map.{value}: {target!r} is not one of the severities")
         return self
 
     # look-ups -------------------------------------------------------------------------------

@@ -22,6 +22,14 @@ class WarRoom(BaseModel):
     name: str
 
 
+class AlertLink(BaseModel):
+    """An alert group the incident was declared from: its headline and its Slack thread."""
+
+    gid: str
+    title: str
+    url: str = ""  # permalink of the alert group's root message ("" when not known)
+
+
 class StatusUpdate(BaseModel):
     number: int
     status: str
@@ -61,6 +69,7 @@ class Incident(BaseModel):
     updates: list[StatusUpdate] = Field(default_factory=list)
     escalations: int = 0
     alert_groups: list[str] = Field(default_factory=list)
+    alert_links: list[AlertLink] = Field(default_factory=list)
     closed_at: datetime | None = None
     version: int = 0
 

@@ -119,10 +119,22 @@ def announcement(policy: Policy, inc: Incident) -> list[Block]:
     if inc.is_resolved:
         facts.append(f"resolved by {user_link(inc.resolved_by)} {slack_date(inc.resolved_at)}")
     blocks.append(context(" · ".join(facts)))
+    if inc.alert_links:
+        blocks.append(context(alert_links_text(inc)))
     buttons = incident_buttons(policy, inc)
     if buttons:
         blocks.append(ActionsBlock(block_id=f"incident:{inc.id}", elements=buttons))
     return limit_blocks(blocks)
+
+
+def alert_links_text(inc: Incident) -> str:
+    """`:bell: From alert <thread|headline>` for each alert group the incident was declared from."""
+    links = [
+        f"<{escape(a.url)}|{escape(clip(a.title, 150))}>" if a.url else escape(clip(a.title, 150))
+        for a in inc.alert_links[:5]
+    ]
+    more = f" and {len(inc.alert_links) - 5} more" if len(inc.alert_links) > 5 else ""
+    return ":bell: From alert " + ", ".join(links) + more
 
 
 def announcement_text(policy: Policy, inc: Incident) -> str:

@@ -67,7 +67,19 @@ async def test_acknowledge_and_declare_buttons(bot: Any, sandbox: Any) -> None:
     # a second acknowledgement changes nothing
     await click(sandbox, BOB, channel, thread.root["ts"], "alerts_ack")
 
-    await click(sandbox, BOB, channel, thread.root["ts"], "alerts_declare")
+    await click(sandbox, BOB, channel, thread.root["ts"], "alerts_declare")  # opens the prefilled modal
+
+    async def modal() -> Any:
+        async with httpx.AsyncClient() as http:
+            views = (await http.get(f"{sandbox.url}/sandbox/views", params={"user": BOB})).json()["views"]
+        return views[-1] if views else None
+
+    view = await eventually(modal, timeout=20, interval=0.3)
+    async with httpx.AsyncClient() as http:
+        done = await http.post(
+            f"{sandbox.url}/sandbox/submit", json={"user": BOB, "view_id": view["id"], "values": {}}
+        )
+    assert done.json()["ok"], done.text
     thread = await root_of(bot, channel, "Incident *INC-")
     inc_id = thread.root_text.split("Incident *", 1)[1].split("*", 1)[0]
     incident = await bot.ctx.store.get(inc_id)
