@@ -218,9 +218,13 @@
     if (state.highlight) {
       const el = pane.querySelector(`[data-ts="${CSS.escape(state.highlight)}"]`);
       if (el) el.scrollIntoView({ block: "center" });
-    } else if (!keepScroll || atBottom) {
+    } else if (!keepScroll || atBottom || state.stick) {
       pane.scrollTop = pane.scrollHeight;
+      $("#jump-latest").hidden = true;
+    } else if (pane.scrollHeight - pane.scrollTop - pane.clientHeight > 80) {
+      $("#jump-latest").hidden = false;  // something new below the fold
     }
+    state.stick = false;
     renderSidebar();
     if (state.side?.kind === "pins") renderPins();
     if (state.side?.kind === "members") renderMembers();
@@ -376,7 +380,49 @@
   }
 
   // ---- composer --------------------------------------------------------------------------------
-  function commands() { return state.ws?.slash_commands || []; }
+  // The bot's own usage lines (its command registry, served by `chatops sandbox` at /sandbox/info);
+  // a bare sandbox falls back to the manifest's usage hints.
+  function commands() {
+    const hints = state.info?.hints;
+    if (hints && hints.length) return hints;
+    return (state.ws?.slash_commands || []).map((c) => ({ ...c, usage: c.usage_hint ? [`${c.command} ${c.usage_hint}`] : [] }));
+  }
+
+  function usageFor(cmd, text) {
+    const lines = cmd.usage || [];
+    const verb = text.slice(cmd.command.length).trim().split(/\s+/)[0] || "";
+    const matching = verb ? lines.filter((l) => l.slice(cmd.command.length).trim().startsWith(verb)) : [];
+    return (matching.length ? matching : lines).slice(0, 8);
+  }
+
+  async function loadInfo() {
+    try {
+      const res = await fetch("/sandbox/info", { cache: "no-store" });
+      state.info = res.ok ? await res.json() : null;
+    } catch (err) {
+      state.info = null;
+    }
+    const info = state.info;
+    $("#trial").hidden = !(info && info.webhook_url);
+    if (!info || !info.webhook_url) return;
+    const policy = info.demo_policy ? "demo policy (--config FILE for your own)" : esc(info.policy);
+    $("#trial-info").innerHTML =
+      `<div>webhook: <code>${esc(info.webhook_url)}</code></div>` +
+      `<div>policy: ${info.demo_policy ? policy : `<code>${policy}</code>`}</div>` +
+      `<div>keys: <code>${esc(info.prefix)}:</code></div>`;
+  }
+
+  async function fireAlerts() {
+    const button = $("#fire-alerts");
+    button.disabled = true;
+    try {
+      const res = await postJSON("/sandbox/demo/alerts", {});
+      if (res.ok) toast(`Alertmanager sent ${res.notifications} alert groups to the bot: see #alerts-critical and #payments-alerts`);
+      else toast(`Demo alerts: ${res.error}${res.detail ? " — " + res.detail : ""}`, "error");
+    } finally {
+      button.disabled = false;
+    }
+  }
 
   function updateHints() {
     const input = $("#composer-input");
@@ -387,7 +433,7 @@
       const matches = commands().filter((c) => c.command.startsWith(text));
       hints.innerHTML = matches.map((c, i) =>
         `<div class="hint-row${i === 0 ? " selected" : ""}" data-command="${esc(c.command)}"><b>${esc(c.command)}</b> ` +
-        `<span class="usage">${esc(c.usage_hint || "")}</span><div class="muted">${esc(c.description || "")}</div></div>`
+        `<span class="usage">${esc((c.usage || [])[0] || "")}</span><div class="muted">${esc(c.description || "")}</div></div>`
       ).join("");
       hints.hidden = matches.length === 0;
       usage.hidden = true;
@@ -396,7 +442,7 @@
     hints.hidden = true;
     const cmd = commands().find((c) => text.startsWith(c.command + " "));
     usage.hidden = !cmd;
-    if (cmd) usage.innerHTML = `<b>${esc(cmd.command)}</b> <span class="usage">${esc(cmd.usage_hint || "")}</span>`;
+    if (cmd) usage.innerHTML = usageFor(cmd, text).map((l) => `<span class="usage">${esc(l)}</span>`).join("");
   }
 
   function pickHint(command) {
@@ -417,6 +463,7 @@
         toast(`${command} is not a valid command. In Slack, messages that start with "/" are commands.`, "error");
         return false;
       }
+      state.stick = true;
       setPending(+1, `Running ${command}…`);
       try {
         const res = await postJSON("/sandbox/command", { user: state.me, channel: state.channel, command, text: args });
@@ -426,6 +473,7 @@
       }
       return true;
     }
+    if (!threadTs) state.stick = true;
     const res = await postJSON("/sandbox/say", { user: state.me, channel: state.channel, text: trimmed, thread_ts: threadTs || undefined });
     if (!res.ts) toast(`Message not sent: ${res.error}`, "error");
     return true;
@@ -478,8 +526,39 @@
         default: break;
       }
     };
-    source.addEventListener("hello", () => { $("#app").classList.remove("offline"); });
-    source.onerror = () => { $("#app").classList.add("offline"); };
+    source.addEventListener("hello", () => {
+      $("#app").classList.remove("offline");
+      if (state.lost) {
+        state.lost = false;
+        banner("Reconnected: the sandbox was restarted, the page has reloaded its state.", "ok");
+        reloadAll().catch((err) => console.error("reload after reconnect failed", err));
+      }
+    });
+    source.onerror = () => {
+      $("#app").classList.add("offline");
+      if (!state.lost) banner("The sandbox is not answering (stopped or restarting): reconnecting…");
+      state.lost = true;
+      if (source.readyState === EventSource.CLOSED) {  // the browser gave up: try again ourselves
+        setTimeout(connectEvents, 1500);
+      }
+    };
+  }
+
+  function banner(text, kind = "") {
+    const el = $("#banner");
+    el.textContent = text;
+    el.className = kind;
+    el.hidden = false;
+    clearTimeout(state.bannerTimer);
+    if (kind === "ok") state.bannerTimer = setTimeout(() => { el.hidden = true; }, 5000);
+  }
+
+  async function reloadAll() {
+    await loadWorkspace();
+    await loadInfo();
+    await loadChannel({ keepScroll: true });
+    if (state.side?.kind === "thread") await loadThread();
+    await loadViews();
   }
 
   // ---- routing and events ----------------------------------------------------------------------
@@ -515,6 +594,16 @@
       if (sent === false) input.value = text;
     });
     $("#composer-input").addEventListener("input", updateHints);
+    $("#fire-alerts").addEventListener("click", fireAlerts);
+    $("#jump-latest").addEventListener("click", () => {
+      const pane = $("#messages");
+      pane.scrollTop = pane.scrollHeight;
+      $("#jump-latest").hidden = true;
+    });
+    $("#messages").addEventListener("scroll", () => {
+      const pane = $("#messages");
+      if (pane.scrollHeight - pane.scrollTop - pane.clientHeight < 80) $("#jump-latest").hidden = true;
+    });
     $("#composer-input").addEventListener("keydown", (e) => {
       const hints = $("#command-hints");
       if (!hints.hidden && (e.key === "Tab" || e.key === "Enter")) {
@@ -593,6 +682,7 @@
   async function main() {
     bind();
     await loadWorkspace();
+    await loadInfo();
     route();
     await loadChannel();
     await loadViews();

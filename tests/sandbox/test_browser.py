@@ -14,6 +14,7 @@ from playwright.async_api import async_playwright, expect
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox import Sandbox
+from tests.sandbox.process import SandboxProcess, dead_redis_url
 from tests.sandbox.receiver import Received, Receiver
 
 CHROMIUM = shutil.which("chromium")
@@ -31,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def screenshot_paths() -> list[Path]:
-    """artifacts/sandbox.png always; the README's docs/screenshot.png when it is missing or when
+    """artifacts/try-it.png always; the README's docs/screenshot.png when it is missing or when
     CHATOPS_UPDATE_SCREENSHOT=1 (so a test run does not leave a tracked file changed)."""
-    paths = [ROOT / "artifacts" / "sandbox.png"]
+    paths = [ROOT / "artifacts" / "try-it.png"]
     readme_shot = ROOT / "docs" / "screenshot.png"
     if not readme_shot.exists() or os.environ.get("CHATOPS_UPDATE_SCREENSHOT") == "1":
         paths.append(readme_shot)
@@ -97,9 +98,9 @@ async def test_declare_acknowledge_and_thread_in_the_browser(bot: Any, sandbox: 
             await page.mouse.move(700, 880)
             await page.evaluate("document.querySelectorAll('#toasts .toast').forEach((t) => t.click())")
             await expect(page.locator("#toasts .toast")).to_have_count(0)
-            for path in screenshot_paths():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                await page.screenshot(path=str(path))
+            shot = ROOT / "artifacts" / "sandbox.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(shot))
             assert page_errors == []
         finally:
             await browser.close()
@@ -239,3 +240,117 @@ async def test_modal_confirm_dialog_and_reaction_in_the_browser(sandbox: Sandbox
     action = app.requests[2].payload["actions"][0]
     assert action["action_id"] == "rb_run" and action["value"] == "restart-gateway"
     assert app.requests[3].json is not None and app.requests[3].json["event"]["reaction"] == "pushpin"
+
+
+async def test_try_it_walk_in_the_browser(tmp_path: Path) -> None:
+    """README's "Try it" path as a newcomer walks it, against `chatops sandbox` as a real process
+    (embedded store, demo policy): declare, acknowledge as someone else, a status update, fire the
+    demo alerts, open the alert thread and acknowledge there, resolve. The page stays put while the
+    message pane scrolls on its own, and the latest message is in view. Screenshots of each step go
+    to artifacts/try-it/; the last one is the README's."""
+    shots = ROOT / "artifacts" / "try-it"
+    shots.mkdir(parents=True, exist_ok=True)
+    sb = SandboxProcess(tmp_path / "data", dead_redis_url())
+    await sb.start()
+    expect.set_options(timeout=20_000)
+    try:
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1440, "height": 900})
+                page_errors: list[str] = []
+                page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+                await page.goto(sb.url + "/#/C0INCIDENTS")
+                await expect(page.locator("#channel-name")).to_contain_text("incidents")
+                await expect(page.locator("#trial-info")).to_contain_text(
+                    f"http://127.0.0.1:{sb.bot_port}/alerts/alertmanager"
+                )
+
+                # 1. Alice declares; the hint under the composer is the bot's own usage line.
+                composer = page.locator("#composer-input")
+                await composer.fill("/incident cre")
+                await expect(page.locator("#usage-hint")).to_contain_text(
+                    "/incident create <severity> <title> [service=<name>]"
+                )
+                await composer.fill('/incident create critical "Checkout API returns 502"')
+                await composer.press("Enter")
+                announcement = page.locator("#messages .msg:not(.ephemeral)").filter(
+                    has=page.locator(".b-header", has_text="INC-1")
+                )
+                await expect(announcement.locator("button", has_text="Acknowledge")).to_be_visible()
+                await expect(page.locator("#channel-list a", has_text="inc-1-checkout")).to_be_visible()
+                await page.screenshot(path=str(shots / "1-declared.png"))
+
+                # 2. Bob acknowledges.
+                await page.select_option("#user-switcher", "U0BOB00002")
+                await announcement.locator("button", has_text="Acknowledge").click()
+                await expect(announcement).to_contain_text("acknowledged by @bob")
+
+                # 3. Bob posts a status update; it reaches the war room.
+                await composer.fill('/status update INC-1 identified "Bad deploy of checkout 1.42"')
+                await composer.press("Enter")
+                await page.locator("#channel-list a", has_text="inc-1-checkout").click()
+                await expect(page.locator("#messages")).to_contain_text("Bad deploy of checkout 1.42")
+                await page.screenshot(path=str(shots / "2-war-room.png"))
+
+                # 4. Fire the demo alerts; their group threads in #alerts-critical.
+                await page.locator("#fire-alerts").click()
+                await page.locator("#channel-list a", has_text="alerts-critical").click()
+                root = page.locator("#messages .msg").filter(has_text="HighErrorRate")
+                await expect(root.first).to_be_visible()
+                await root.first.hover()
+                await root.first.locator(".hover-actions [data-thread]").click()
+                await expect(page.locator("#side-pane")).to_be_visible()
+                await expect(page.locator("#side-body")).to_contain_text("HighErrorRate")
+                await root.first.locator("button", has_text="Acknowledge").click()
+                await expect(root.first).to_contain_text("@bob")
+                await page.screenshot(path=str(shots / "3-alert-thread.png"))
+
+                # 5. Alice resolves from the announcement.
+                await page.select_option("#user-switcher", "U0ALICE001")
+                await page.locator("#channel-list a", has_text="incidents").first.click()
+                await expect(page.locator("#channel-name")).to_contain_text("incidents")
+                await announcement.locator("button", has_text="Resolve").click()
+                await page.locator("#confirm-layer button", has_text="Resolve").click()  # Slack's confirm
+                await expect(announcement.locator("button", has_text="Reopen")).to_be_visible()
+                await page.mouse.move(700, 880)
+                await page.evaluate("document.querySelectorAll('#toasts .toast').forEach((t) => t.click())")
+                await expect(page.locator("#toasts .toast")).to_have_count(0)
+                for path in screenshot_paths():  # the README's picture: the story so far
+                    await page.screenshot(path=str(path))
+
+                # 6. Enough chatter to scroll: the page itself never scrolls, the pane does, and
+                # the latest message is in view.
+                for n in range(1, 26):
+                    await composer.fill(f"Follow-up note {n} on the checkout incident")
+                    await composer.press("Enter")
+                    await expect(page.locator("#messages .msg").last).to_contain_text(f"note {n} on")
+                latest = page.locator("#messages .msg").last
+                await expect(latest).to_contain_text("Follow-up note 25")
+                await expect(latest).to_be_in_viewport()
+                pane = page.locator("#messages")
+                sizes = await pane.evaluate("(p) => [p.scrollHeight, p.clientHeight, p.scrollTop]")
+                assert sizes[0] > sizes[1] and sizes[2] > 0, sizes
+                await pane.evaluate("(p) => { p.scrollTop = 0; }")
+                assert await page.evaluate("document.scrollingElement.scrollTop") == 0
+                assert await page.evaluate("document.scrollingElement.scrollHeight <= window.innerHeight"), (
+                    "the page scrolls as a whole"
+                )
+                header = await page.locator("#channel-header").bounding_box()
+                switcher = await page.locator("#user-switcher").bounding_box()
+                assert header is not None and switcher is not None
+                assert header["y"] == 0 and switcher["y"] < 200
+                await expect(latest).not_to_be_in_viewport()
+                await expect(page.locator("#composer-input")).to_be_in_viewport()
+                await pane.evaluate("(p) => { p.scrollTop = p.scrollHeight; }")
+                await expect(latest).to_be_in_viewport()
+
+                await page.mouse.move(700, 880)
+                await page.evaluate("document.querySelectorAll('#toasts .toast').forEach((t) => t.click())")
+                await expect(page.locator("#toasts .toast")).to_have_count(0)
+                await page.screenshot(path=str(shots / "4-scrolled.png"))
+                assert page_errors == []
+            finally:
+                await browser.close()
+    finally:
+        assert await sb.stop() == 0
