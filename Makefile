@@ -15,8 +15,15 @@ $(BIN)/chatops: pyproject.toml
 
 install: $(BIN)/chatops
 
-sandbox: install
-	$(BIN)/chatops sandbox
+# the sandbox needs only the runtime dependencies (a quicker first run than the dev install)
+$(VENV)/.runtime-installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+sandbox: $(VENV)/.runtime-installed
+	$(BIN)/chatops sandbox $(SANDBOX_ARGS)
 
 serve: install
 	$(BIN)/chatops serve
