@@ -10,9 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-import redis.asyncio as aioredis
-
 from bot.audit import AuditRecord, read
+from bot.core.redis_factory import redis_client
 from bot.durations import parse_duration
 from bot.keys import Keys
 from bot.settings import Settings
@@ -62,7 +61,7 @@ def format_table(records: list[AuditRecord]) -> str:
 
 
 async def fetch(settings: Settings, since: datetime, incident: str | None) -> list[AuditRecord]:
-    client = aioredis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=3)
+    client = redis_client(settings)
     try:
         return await read(client, Keys(settings.redis_prefix), since=since, incident=incident)
     finally:

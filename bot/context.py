@@ -11,13 +11,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.policy import Policy
+from bot.core.redis_factory import redis_client
 from bot.core.store import IncidentStore
 from bot.keys import Keys
 from bot.settings import Settings
@@ -69,17 +66,9 @@ def build_context(
     redis: aioredis.Redis | None = None,
 ) -> AppContext:
     if redis is None:
-        redis = aioredis.from_url(
-            settings.redis_url,
-            decode_responses=True,
-            health_check_interval=30,
-            socket_timeout=5,
-            socket_connect_timeout=3,
-            # transient connection errors (failover, restart) are retried with backoff; past that
-            # the caller gets ConnectionError and the user is told the state store is down
-            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 4),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        )
+        # one factory for every shape (single server, Cluster, Sentinel); it retries transient
+        # connection errors (failover, restart) with backoff, past that the caller gets the error
+        redis = redis_client(settings)
     keys = Keys(settings.redis_prefix)
     gateway = SlackGateway(slack_client(settings), redis, keys, gateway_config)
     return AppContext(

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr = SecretStr("")
     slack_api_url: str = "https://slack.com/api/"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Redis credentials and TLS for every shape (bot/core/redis_factory.py); the URL may carry them too
+    redis_username: str = ""
+    redis_password: SecretStr = SecretStr("")
+    redis_sentinel_password: SecretStr = SecretStr("")
+    redis_tls_ca_file: str | None = None
     redis_prefix: str = Field(default="chatops", validation_alias="CHATOPS_REDIS_PREFIX")
     chatops_config: str | None = None
     prometheus_url: str | None = None
@@ -86,6 +91,8 @@ class Settings(BaseSettings):
             self.pagerduty_routing_key,
             self.opsgenie_api_key,
             self.statuspage_api_key,
+            self.redis_password,
+            self.redis_sentinel_password,
         )
         return [v.get_secret_value() for v in values if v.get_secret_value()]
 

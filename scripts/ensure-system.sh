@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs (Debian packages) and starts what the tests need when it is missing:
-# Redis on 127.0.0.1:6379, the prometheus and alertmanager binaries, Chromium and an emoji font.
+# Redis on 127.0.0.1:6379 (and redis-sentinel for the Sentinel tests), the prometheus and alertmanager binaries, Chromium and an emoji font.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-sentinel >/dev/null || need+=(redis-sentinel)  # Sentinel tests (tests/cluster)
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v chromium >/dev/null || need+=(chromium)
