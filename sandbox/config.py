@@ -37,6 +37,8 @@ class SandboxConfig(BaseModel):
     response_url_ttl_seconds: float = Field(default=1800.0, gt=0)
     response_url_max_uses: int = Field(default=5, ge=1)
     max_text_chars: int = 40_000
+    # The app's bot scopes; None: those manifest.yml requests (see sandbox/scopes.py).
+    bot_scopes: list[str] | None = None
 
     def make_rng(self) -> random.Random:
         return random.Random(self.seed)

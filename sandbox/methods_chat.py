@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sandbox.blocks import validate_blocks
+from sandbox.blocks import MAX_MESSAGE_BLOCK_TEXT, message_text_chars, validate_blocks
 from sandbox.ratelimit import SPECIAL
+from sandbox.scopes import bot_scopes
 from sandbox.webapi import Call, SlackError, method
 from sandbox.workspace import Channel
 
@@ -25,6 +26,15 @@ def blocks_arg(call: Call, key: str = "blocks") -> list[dict[str, Any]] | None:
             errors=errors,
             response_metadata={"messages": [f"[ERROR] {e}" for e in errors]},
         )
+    chars = message_text_chars(blocks)
+    if chars > MAX_MESSAGE_BLOCK_TEXT:
+        log.warning(
+            "SANDBOX: %s rejected blocks carrying %d characters of text (more than %d): msg_blocks_too_long",
+            call.name,
+            chars,
+            MAX_MESSAGE_BLOCK_TEXT,
+        )
+        raise SlackError("msg_blocks_too_long")
     return blocks
 
 
@@ -41,8 +51,11 @@ def attachments_arg(call: Call) -> list[dict[str, Any]] | None:
 
 def check_can_post(call: Call, channel: Channel) -> None:
     bot = call.ws.bot.user_id
-    # Public channels accept bot posts without joining (chat:write.public); private ones need membership.
-    if channel.is_private and bot not in channel.members:
+    if bot in channel.members or channel.is_im:
+        return
+    # A public channel takes the bot's posts without joining only with chat:write.public among the
+    # app's scopes; a private one always needs membership.
+    if channel.is_private or "chat:write.public" not in bot_scopes(call.core.config.bot_scopes):
         raise SlackError("not_in_channel")
 
 
@@ -71,7 +84,10 @@ async def chat_post_message(call: Call) -> dict[str, Any]:
         raise SlackError("no_text")
     thread_ts = thread_arg(call, channel)
     metadata = call.json("metadata")
-    # unfurl_links / unfurl_media / mrkdwn / parse / link_names are accepted; the sandbox does not unfurl.
+    # unfurl_links / unfurl_media / mrkdwn / link_names are read as Slack reads booleans (a bad one
+    # is invalid_arguments); the sandbox does not unfurl. parse is accepted.
+    for key in ("unfurl_links", "unfurl_media", "mrkdwn", "link_names"):
+        call.flag(key)
     msg = call.core.post_message(
         channel,
         user=call.ws.bot.user_id,

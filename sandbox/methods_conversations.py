@@ -173,11 +173,9 @@ def _window(call: Call, messages: list[Message]) -> list[Message]:
 
 
 def _check_readable(call: Call, channel: Channel) -> None:
-    if (
-        (channel.is_private or channel.is_im)
-        and call.ws.bot.user_id not in channel.members
-        and not channel.is_im
-    ):
+    """A bot reads a channel's messages only as a member, public channels included (Slack answers
+    ``not_in_channel``; joining with conversations.join fixes it). Its DMs are its own."""
+    if not channel.is_im and call.ws.bot.user_id not in channel.members:
         raise SlackError("not_in_channel")
 
 

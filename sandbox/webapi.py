@@ -51,6 +51,8 @@ def invalid_arguments(*messages: str) -> SlackError:
     return SlackError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {m}" for m in messages]})
 
 
+BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+
 JSON_ARGS = {"blocks", "attachments", "view", "files", "metadata", "options"}
 
 
@@ -87,12 +89,19 @@ class Call:
         return value
 
     def flag(self, key: str, default: bool = False) -> bool:
+        """A boolean argument as Slack reads one: ``true``/``false``/``1``/``0`` (JSON booleans and
+        0/1 in a JSON body too); anything else (``True``, ``yes``...) is ``invalid_arguments``."""
         value = self.args.get(key)
         if value is None or value == "":
             return default
         if isinstance(value, bool):
             return value
-        return str(value).lower() in ("1", "true", "yes", "on")
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value in BOOLEANS:
+            return BOOLEANS[value]
+        log.warning("SANDBOX: %s got %s=%r, which is not a boolean Slack reads", self.name, key, value)
+        raise invalid_arguments(f"{key} must be a boolean (true, false, 1 or 0), not {value!r}")
 
     def number(self, key: str, default: int) -> int:
         value = self.args.get(key)

@@ -126,12 +126,18 @@ async def test_blocks_at_the_limits_are_accepted(client: AsyncWebClient) -> None
             "block_id": "b" * 255,
             "elements": [_button("b" * 75, f"{i:0>255}") for i in range(25)],
         },
-        {"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2000}] * 10},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": "c"}] * 10},
     ]
     blocks += [{"type": "divider"}] * (50 - len(blocks))
     r = await client.chat_postMessage(channel="C0INCIDENTS", text="fallback", blocks=blocks)
     assert len(r["message"]["blocks"]) == 50
+    # 10 fields, and 2000 characters in a field, each at its limit; together they would pass the
+    # 12,000 characters a message's blocks may carry (test_slack_rules.py), so one at a time
+    ten = [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 1200}] * 10}]
+    longest = [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2000}] * 6}]
+    for fields in (ten, longest):
+        r = await client.chat_postMessage(channel="C0INCIDENTS", text="fallback", blocks=fields)
+        assert r["message"]["blocks"][0]["fields"] == fields[0]["fields"]
 
 
 async def test_chat_update_validates_blocks_too(client: AsyncWebClient) -> None:
