@@ -157,7 +157,7 @@ class SlackGateway:
             call = (
                 self.client.api_call(method, json=body)
                 if as_json
-                else self.client.api_call(method, data=body)
+                else self.client.api_call(method, data=_form_booleans(body))
             )
             response = await asyncio.wait_for(call, timeout=self.config.timeout)
             SLACK_CALLS.labels(method, "ok").inc()
@@ -246,6 +246,12 @@ def _retry_after(headers: Any) -> float:
         return max(0.0, float(raw)) if raw is not None else 1.0
     except ValueError:
         return 1.0
+
+
+def _form_booleans(body: dict[str, Any]) -> dict[str, Any]:
+    """Booleans in a form body as Slack documents them (``true``/``false``): form-encoding a Python
+    bool would send ``True``/``False``, which Slack does not read as a boolean."""
+    return {k: ("true" if v else "false") if isinstance(v, bool) else v for k, v in body.items()}
 
 
 def _json_safe(kwargs: dict[str, Any]) -> dict[str, Any]:
