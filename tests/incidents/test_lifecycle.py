@@ -143,7 +143,7 @@ async def test_roles_and_notes(sandbox: Any, bot: Any) -> None:
     carol_id = sandbox.user_by_name("carol")["id"]
     await alice.types("#incidents", '/incident create high "Payments timeouts"')
     room = await channel_named(sandbox, "inc-1-")
-    await alice.types(room["name"], f"/incident role tech-lead <@{carol_id}|carol>")
+    await alice.types(room["name"], "/incident role tech-lead @carol")  # Slack sends <@U…|carol>
     await message_with(sandbox, room["name"], "is now Tech lead")
     assert carol_id in sandbox.channel_by_name(room["name"])["members"]
     await alice.types(room["name"], '/incident note "Rolled back to v1.4"')

@@ -84,3 +84,21 @@ async def test_a_typed_name_nobody_has_is_named_in_the_answer(sandbox: Any, bot:
     notes = [e for e in await bot.ctx.store.timeline("INC-1") if e.kind == "note"]
     assert notes and "<@U0CAROL003>" in notes[0].text and "@nobody-here" in notes[0].text
     assert texts({"text": notes[0].text})  # stored Slack text is readable as it is
+
+
+async def test_a_resolution_summary_is_slack_text(sandbox: Any, bot: Any) -> None:
+    alice = Engineer(sandbox, "alice")
+    await alice.types("#incidents", '/incident create critical "Cache & queue down"')
+    room = await channel_named(sandbox, "inc-1-")
+    assert room["name"] == "inc-1-cache-queue-down"
+
+    async def ready() -> bool:
+        inc = await bot.ctx.store.find("INC-1")
+        return bool(inc and inc.war_room_message)
+
+    await eventually(ready)
+    await alice.types(room["name"], '/incident resolve "R&D fixed it with @carol <!everyone>"')
+    resolution = await message_with(sandbox, room["name"], "resolved* after")
+    body = "\n".join(_mrkdwn(resolution))
+    assert "R&amp;D fixed it with <@U0CAROL003> &lt;!everyone&gt;" in body
+    assert not BROADCAST.search(body)
