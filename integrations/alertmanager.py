@@ -7,6 +7,7 @@ why (unreachable, timeout, rejected…), never a Slack block and never an except
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,18 @@ class Matcher:
     def as_api(self) -> dict[str, Any]:
         return {"name": self.name, "value": self.value, "isRegex": self.is_regex, "isEqual": self.is_equal}
 
+    def matches(self, labels: dict[str, str]) -> bool:
+        """Alertmanager's matching: a missing label is the empty string; regexes match the whole value."""
+        value = labels.get(self.name, "")
+        if self.is_regex:
+            try:
+                hit = re.fullmatch(self.value, value) is not None
+            except re.error:
+                return False
+        else:
+            hit = value == self.value
+        return hit if self.is_equal else not hit
+
     def as_filter(self) -> str:
         op = ("=~" if self.is_regex else "=") if self.is_equal else ("!~" if self.is_regex else "!=")
         escaped = self.value.replace("\\", "\\\\").replace('"', '\\"')
@@ -44,6 +57,25 @@ class Silence:
     starts_at: datetime
     ends_at: datetime
     matchers: tuple[Matcher, ...]
+
+    def mutes(self, labels: dict[str, str]) -> bool:
+        """Whether this silence's matchers select an alert with these labels (active or not)."""
+        return bool(self.matchers) and all(m.matches(labels) for m in self.matchers)
+
+
+def _parse_silence(data: dict[str, Any]) -> Silence:
+    return Silence(
+        id=str(data["id"]),
+        state=str(data["status"]["state"]),
+        created_by=str(data.get("createdBy", "")),
+        comment=str(data.get("comment", "")),
+        starts_at=datetime.fromisoformat(data["startsAt"].replace("Z", "+00:00")),
+        ends_at=datetime.fromisoformat(data["endsAt"].replace("Z", "+00:00")),
+        matchers=tuple(
+            Matcher(str(m["name"]), str(m["value"]), bool(m.get("isRegex")), bool(m.get("isEqual", True)))
+            for m in data.get("matchers", [])
+        ),
+    )
 
 
 def _failure(exc: Exception | httpx.Response, what: str) -> Failure:
@@ -120,21 +152,19 @@ class AlertmanagerClient:
         if isinstance(resp, Failure):
             return resp
         try:
-            data = resp.json()
-            return Silence(
-                id=str(data["id"]),
-                state=str(data["status"]["state"]),
-                created_by=str(data.get("createdBy", "")),
-                comment=str(data.get("comment", "")),
-                starts_at=datetime.fromisoformat(data["startsAt"].replace("Z", "+00:00")),
-                ends_at=datetime.fromisoformat(data["endsAt"].replace("Z", "+00:00")),
-                matchers=tuple(
-                    Matcher(m["name"], m["value"], bool(m.get("isRegex")), bool(m.get("isEqual", True)))
-                    for m in data.get("matchers", [])
-                ),
-            )
+            return _parse_silence(resp.json())
         except (ValueError, KeyError, TypeError) as exc:
             return Failure(SOURCE, FailureKind.BAD_RESPONSE, f"read the silence: unexpected answer ({exc})")
+
+    async def silences(self) -> list[Silence] | Failure:
+        """Every silence Alertmanager holds (active, pending, and expired ones it still keeps)."""
+        resp = await self._request("GET", "/api/v2/silences", "list the silences")
+        if isinstance(resp, Failure):
+            return resp
+        try:
+            return [_parse_silence(item) for item in resp.json()]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return Failure(SOURCE, FailureKind.BAD_RESPONSE, f"list the silences: unexpected answer ({exc})")
 
     async def firing_count(self, matchers: list[Matcher]) -> int | Failure:
         """How many alerts firing now (active, not yet silenced or inhibited) the matchers select."""

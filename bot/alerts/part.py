@@ -1,5 +1,6 @@
 """Plugs the alert pipeline into the bot process (a part, listed in chatops/product.py): the intake
-route, the stream worker and the outbox sender, started with the app and stopped before Redis closes."""
+route and the stream worker (which pushes to ``ctx.outbox``), started with the app and stopped before
+Redis closes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.alerts.intake import ROUTE, make_handler
+from bot.alerts.silence_watch import SilenceWatcher
 from bot.alerts.state import GroupState
 from bot.alerts.worker import AlertWorker
 from bot.context import AppContext
@@ -28,13 +30,14 @@ class AlertsRuntime:
     def start(self) -> None:
         self.tasks = [
             asyncio.create_task(self.worker.run(), name="alerts-worker"),
-            asyncio.create_task(self.outbox.run(), name="outbox-sender"),
+            asyncio.create_task(
+                SilenceWatcher(self.worker, self.worker.policy).run(), name="alerts-silence-watch"
+            ),
         ]
 
     async def stop(self) -> None:
         await stop_tasks([*self.tasks, *self.enrichments], "alerts")
         self.tasks = []
-        await self.outbox.close()
 
 
 def build_runtime(ctx: AppContext) -> AlertsRuntime:
@@ -44,7 +47,7 @@ def build_runtime(ctx: AppContext) -> AlertsRuntime:
     )
     from bot.alerts import declare as actions  # registers Declare incident and its modal
 
-    outbox = Outbox(ctx.redis, ctx.keys, ctx.gateway)
+    outbox = ctx.outbox
     enrichments: set[asyncio.Task[None]] = set()
 
     async def on_new_episode(state: GroupState) -> None:

@@ -4,9 +4,10 @@
 of how many firing alerts the silence mutes now (Alertmanager's own matching). Submitting creates the
 silence through Alertmanager's API v2 with the group's labels as matchers and ``createdBy`` = the Slack
 user; the thread says "Silenced by @x until <time>". *Unsilence* expires it. Both need the ``silence``
-permission; the listener pipeline audits every click and submission. Alertmanager is the one in the
-notification's ``externalURL``; when it cannot be reached, the user gets one clear line and nothing
-changes in the bot."""
+permission; the listener pipeline audits every click and submission. Alertmanager is the policy's
+``alerts.alertmanager_url``, else the route's, else the one in the notification's ``externalURL``; when
+it cannot be reached, the user gets one clear line and nothing changes in the bot. Silences made
+outside Slack and silences that end are followed by bot/alerts/silence_watch.py."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from bot.alerts import views as alert_views
 from bot.alerts.buttons import _update_group, _worker
 from bot.alerts.state import GroupState
 from bot.blocks import escape
+from bot.config.alerts import AlertsPolicy
 from bot.context import AppContext
 from bot.core.state import Refused
 from bot.durations import parse_duration
@@ -49,12 +51,14 @@ def matchers_for(state: GroupState) -> list[Matcher]:
     return [Matcher(name, value) for name, value in sorted(labels.items())]
 
 
-def client_for(state: GroupState) -> AlertmanagerClient:
-    url = state.external_url
-    if not url.startswith(("http://", "https://")):
+def client_for(state: GroupState, policy: AlertsPolicy) -> AlertmanagerClient:
+    """The group's Alertmanager: the policy's ``alerts.alertmanager_url``, its route's, else the
+    notification's ``externalURL``."""
+    url = policy.alertmanager_for(state.all_labels(), state.external_url)
+    if url is None:
         raise Refused(
-            "This alert group's notification names no Alertmanager URL (externalURL), so it cannot be "
-            "silenced from Slack."
+            "This alert group's notification names no Alertmanager URL (externalURL) and the policy sets "
+            "none (alerts.alertmanager_url), so it cannot be silenced from Slack."
         )
     return AlertmanagerClient(url, timeout=5.0)
 
@@ -112,7 +116,7 @@ async def open_silence(click: Click) -> Reply | None:
     trigger_id = click.body.get("trigger_id")
     if not trigger_id:
         raise Refused("Slack sent no trigger to open the form.")
-    firing = await client_for(state).firing_count(matchers_for(state))
+    firing = await client_for(state, click.ctx.policy.alerts).firing_count(matchers_for(state))
     if isinstance(firing, Failure):
         raise _down(firing)
     await click.ctx.gateway.call(
@@ -159,19 +163,35 @@ async def create_silence(ctx: AppContext, gid: str, user: str, length: timedelta
     state = await worker.load(gid)
     if state is None:
         raise Refused("This alert group is no longer known to the bot.")
+    client = client_for(state, ctx.policy.alerts)
     now = datetime.now(UTC)
     until = now + length
-    created = await client_for(state).create_silence(
+
+    def begin(s: GroupState) -> bool:
+        s.silencing_since = now  # the silence watcher leaves the group alone until it is marked
+        return True
+
+    await _update_group(worker, gid, begin)
+    created = await client.create_silence(
         matchers_for(state), starts_at=now, ends_at=until, created_by=user, comment=comment
     )
     if isinstance(created, Failure):
+
+        def undo(s: GroupState) -> bool:
+            s.silencing_since = None
+            return True
+
+        await _update_group(worker, gid, undo)
         raise _down(created)
 
     def mark(s: GroupState) -> bool:
         s.silence_id, s.silenced_by, s.silenced_until = created, user, until
+        s.silencing_since = None
+        s.external_silences.pop(created, None)
         return True
 
     state, _ = await _update_group(worker, gid, mark)
+    await worker.redis.zadd(worker.k.watched, {gid: now.timestamp()})
     await worker.push_event(
         state,
         f":no_bell: Silenced by <@{user}> until {slack_date(until)}: {escape(blocks.clip(comment, 500))}",
@@ -191,7 +211,7 @@ async def unsilence(click: Click) -> Reply:
     if not state.silence_id:
         raise Refused("This alert group is not silenced from Slack.")
     silence_id = state.silence_id
-    expired = await client_for(state).expire_silence(silence_id)
+    expired = await client_for(state, click.ctx.policy.alerts).expire_silence(silence_id)
     if isinstance(expired, Failure) and expired.kind != "not_found":
         raise _down(expired)
 

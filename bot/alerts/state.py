@@ -37,6 +37,16 @@ class AlertState(BaseModel):
         return self.labels.get("alertname", "")
 
 
+class SilenceNote(BaseModel):
+    """A silence made outside Slack (Alertmanager's UI, amtool) that mutes alerts of the group."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    created_by: str
+    ends_at: datetime
+    comment: str = ""
+
+
 class GroupState(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -66,6 +76,11 @@ class GroupState(BaseModel):
     silence_id: str | None = None
     silenced_by: str | None = None
     silenced_until: datetime | None = None
+    # Set while a silence is being created from Slack (the watcher leaves the group alone meanwhile).
+    silencing_since: datetime | None = None
+    # Active silences made outside Slack that mute alerts of this group, by Alertmanager silence id
+    # (kept up to date by bot/alerts/silence_watch.py).
+    external_silences: dict[str, SilenceNote] = Field(default_factory=dict)
 
     def firing_alerts(self) -> list[AlertState]:
         return [a for a in self.alerts.values() if a.status == "firing"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
@@ -150,6 +151,14 @@ def alert_line(state: GroupState, alert: AlertState, *, mark: str = "", when: st
     return line + (f" · {when}" if when else "")
 
 
+def silencer(created_by: str) -> str:
+    """Who made a silence, as mrkdwn: a mention for a Slack user id (silences made from Slack), else the
+    name Alertmanager holds (escaped)."""
+    if re.fullmatch(r"[UW][A-Z0-9]{2,20}", created_by):
+        return f"<@{created_by}>"
+    return f"*{clip_escaped(_one_line(created_by), 80)}*" if created_by.strip() else "someone"
+
+
 def _mark(alert: AlertState) -> str:
     return ":red_circle:" if alert.status == "firing" else ":large_green_circle:"
 
@@ -283,10 +292,21 @@ def group_blocks(state: GroupState, policy: AlertsPolicy) -> list[Block]:
         context.append(
             MarkdownTextObject(text=f":no_bell: Silenced by <@{escape(state.silenced_by)}>{until}")
         )
+    outside = sorted(state.external_silences.values(), key=lambda n: n.ends_at)
+    for note in outside[:3]:
+        context.append(
+            MarkdownTextObject(
+                text=f":no_bell: Silenced in Alertmanager by {silencer(note.created_by)} "
+                f"until {slack_date(note.ends_at)}"
+            )
+        )
+    if len(outside) > 3:
+        context.append(MarkdownTextObject(text=f"…and {len(outside) - 3} more silences"))
     if state.incident_id:
         context.append(MarkdownTextObject(text=f":rotating_light: Incident *{escape(state.incident_id)}*"))
-    if state.external_url.startswith(("http://", "https://")) and len(state.external_url) <= 2000:
-        context.append(MarkdownTextObject(text=f"<{escape(state.external_url)}|Alertmanager>"))
+    am_url = policy.alertmanager_for(state.all_labels(), state.external_url) or ""
+    if am_url and len(am_url) <= 2000:
+        context.append(MarkdownTextObject(text=f"<{escape(am_url)}|Alertmanager>"))
     if context:
         blocks.append(ContextBlock(elements=context))
 
@@ -357,8 +377,9 @@ def incident_summary(state: GroupState, policy: AlertsPolicy, thread_url: str = 
     for text in chunk_lines(lines, SECTION_LIMIT):
         out.append(SectionBlock(text=MarkdownTextObject(text=text)))
     links = [t for t in (runbook_text(runbook_for(state, policy)),) if t]
-    if state.external_url.startswith(("http://", "https://")) and len(state.external_url) <= 2000:
-        links.append(f"<{escape(state.external_url)}|Alertmanager>")
+    am_url = policy.alertmanager_for(state.all_labels(), state.external_url) or ""
+    if am_url and len(am_url) <= 2000:
+        links.append(f"<{escape(am_url)}|Alertmanager>")
     if links:
         out.append(ContextBlock(elements=[MarkdownTextObject(text=" · ".join(links))]))
     return out

@@ -81,6 +81,11 @@ class AlertKeys:
     def declared(self, gid: str, episode: int) -> str:
         return self.keys.custom(f"{{ag:{gid}}}", "declared", str(episode))
 
+    @property
+    def watched(self) -> str:
+        """Groups whose silences the silence watcher follows (gid → last notification time)."""
+        return self.keys.custom("alerts", "watched")
+
     def storm(self, channel: str) -> str:
         return self.keys.custom("alerts", "storm", channel)
 
@@ -277,6 +282,7 @@ class AlertWorker:
         old, new, change = await update_atomically(self.redis, state_key, decide)
         if change.stale:
             return Processed(gid, change, old)
+        await self.redis.zadd(self.k.watched, {gid: time.time()})
         await self.flush_pending(gid)
         self._count(new, change)
         if change.new_episode and self.on_new_episode is not None and new.status == "firing":

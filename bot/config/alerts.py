@@ -153,6 +153,9 @@ class AlertsPolicy(_Section):
     # Where silences go: this Alertmanager for every group (else the route's `alertmanager_url`,
     # else the notification's `externalURL`).
     alertmanager_url: str | None = None
+    # How often the bot reads Alertmanager's silences (one request per Alertmanager, shared by the
+    # replicas) to show silences made outside Slack and note silences that ended; 0 turns it off.
+    silence_poll_seconds: float = Field(default=30.0, ge=0)
     # Labels worth showing on the root post (besides alertname and severity), in this order.
     important_labels: list[str] = Field(
         default_factory=lambda: ["service", "team", "namespace", "cluster", "job", "instance"]
