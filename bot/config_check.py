@@ -24,6 +24,7 @@ SectionCheck = Callable[[Policy, Path], list[str]]
 class Report:
     problems: list[str] = field(default_factory=list)  # the policy is wrong: exit 1
     warnings: list[str] = field(default_factory=list)  # it works, but something is missing here
+    notes: list[str] = field(default_factory=list)  # for information only, never a failure
 
 
 def review(path: str, settings: Settings) -> Report:
@@ -35,8 +36,19 @@ def review(path: str, settings: Settings) -> Report:
         return Report(problems=exc.problems)
     deprecated = [f"{path}: {note}" for note in policy.deprecations()]
     return Report(
-        problems=_problems(policy, path), warnings=deprecated + missing_secrets(policy, settings, path)
+        problems=_problems(policy, path),
+        warnings=deprecated + missing_secrets(policy, settings, path),
+        notes=runbook_notes(policy),
     )
+
+
+def runbook_notes(policy: Policy) -> list[str]:
+    """Front-matter keys the runbooks carry that the bot does not use: one line per key (ignored when
+    loading, never a skipped file)."""
+    from bot.runbooks.loader import RunbookLibrary
+
+    library = RunbookLibrary.load(policy.runbooks.paths, alert_map=policy.runbooks.alerts)
+    return library.unknown_front_matter_report()
 
 
 def check(path: str) -> list[str]:

@@ -18,9 +18,11 @@ class ConfigReport:
     path: str
     problems: list[str] = field(default_factory=list)  # the bot cannot start like this
     warnings: list[str] = field(default_factory=list)  # it starts, but something will not work
+    notes: list[str] = field(default_factory=list)  # for information (check-config), never a failure
 
     def lines(self, *, strict: bool = False) -> list[str]:
-        out = [f"  warning: {w}" for w in self.warnings]
+        out = [f"  note: {n}" for n in self.notes]
+        out += [f"  warning: {w}" for w in self.warnings]
         failing = self.problems + (self.warnings if strict else [])
         if failing:
             out.append(f"{self.path}: {len(self.problems)} problem(s), {len(self.warnings)} warning(s)")
@@ -63,7 +65,9 @@ def config_report(path: str, settings: Settings) -> ConfigReport:
             problems = list(exc.problems)
         else:
             problems += required_secrets(policy, path)
-    return ConfigReport(path=path, problems=problems, warnings=list(report.warnings))
+    return ConfigReport(
+        path=path, problems=problems, warnings=list(report.warnings), notes=list(report.notes)
+    )
 
 
 def load_checked_policy(path: str | None, settings: Settings) -> Policy:
