@@ -69,7 +69,7 @@ async def answers(url: str, timeout: float = 1.0) -> bool:
     """Whether a Redis-protocol server answers PING at ``url``."""
     client = aioredis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
-        return bool(await client.ping())
+        return bool(await client.ping())  # type: ignore[misc]  # redis-py types ping() as maybe-sync
     except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as exc:
         log.info("no Redis at %s: %s", redact(url), exc)
         return False
