@@ -25,6 +25,10 @@ class Keys:
     def timeline(self, incident_id: str) -> str:
         return self._k(f"{{inc:{incident_id}}}", "timeline")
 
+    def seen(self, incident_id: str) -> str:
+        """Hash: user id -> when that user last caught up on the incident (unix seconds)."""
+        return self._k(f"{{inc:{incident_id}}}", "seen")
+
     def channel_incident(self, channel_id: str) -> str:
         """War-room channel id -> incident id."""
         return self._k("chan", channel_id, "incident")

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 # started in this order, stopped in the reverse order
 PART_MODULES: tuple[str, ...] = (
     "bot.incidents.part",
+    "bot.incidents.home_part",
     "bot.alerts.part",
     "bot.review.part",
     "bot.escalation.part",

@@ -9,8 +9,14 @@ from pydantic import BaseModel, Field, field_validator
 from bot import blocks
 from bot import text as stext
 from bot.core.store import normalise_id
-from bot.incidents import views
+from bot.incidents import (
+    catchup,
+    declare_modal,
+    home,  # noqa: F401  (registers the App Home's listeners and hooks)
+    views,
+)
 from bot.incidents import workflow as flow
+from bot.incidents.declare_views import Origin
 from bot.incidents.lookup import incident_for
 from bot.listeners import (
     MAX_TEXT,
@@ -44,7 +50,13 @@ class CreateArgs(BaseModel):
         return v
 
 
-def parse_create(text: str) -> CreateArgs:
+class ModalArgs(BaseModel):
+    """``/incident create`` with no arguments: the declaration modal opens."""
+
+
+def parse_create(text: str) -> CreateArgs | ModalArgs:
+    if not text.strip():
+        return ModalArgs()
     if text.strip()[:1] in ('"', "“", "'") and "service=" in text:
         parts = ["", text.strip()]  # no severity, a quoted title: triage may suggest the severity
     else:
@@ -68,11 +80,15 @@ def parse_create(text: str) -> CreateArgs:
     usage=[
         "/incident create <severity> <title> [service=<name>]",
         '/incident create critical "API gateway down"',
+        "/incident create   (no arguments: a form)",
     ],
     summary="Declare an incident",
     parse=parse_create,
 )
-async def create(req: Request, args: CreateArgs) -> Reply:
+async def create(req: Request, args: CreateArgs | ModalArgs) -> Reply | None:
+    if isinstance(args, ModalArgs):
+        await declare_modal.open_modal(req.ctx, req.trigger_id, Origin(channel=req.channel_id or None))
+        return None
     policy = req.ctx.policy
     severity, title, snapshot = args.severity, args.title, None
     if policy.severity(args.severity) is None:
@@ -245,6 +261,18 @@ async def role(req: Request, args: RoleArgs) -> Reply:
         Reply(blocks.message(f"<@{user}> is now {stext.escape(args.role)} of {inc.id}."), text="role"),
         out.problems,
     )
+
+
+@incident.sub(
+    "catchup",
+    usage=["/incident catchup [INC]"],
+    summary="What changed since you last looked (only you see it)",
+    parse=parse_ref_only,
+    aliases=("catch-up",),
+)
+async def catch_up(req: Request, args: RefArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    return await catchup.catch_up(req.ctx, inc.id, req.user_id)
 
 
 def parse_note(text: str) -> RefArgs:

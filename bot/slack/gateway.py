@@ -60,6 +60,7 @@ METHOD_TIERS: dict[str, tuple[int, int]] = {
     "usergroups.users.list": TIER_2,
     "files.getUploadURLExternal": TIER_4,
     "files.completeUploadExternal": TIER_4,
+    "views.publish": TIER_4,
 }
 
 # GCRA: returns how many ms the caller must wait before its slot

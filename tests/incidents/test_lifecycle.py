@@ -106,7 +106,7 @@ async def test_two_people_acknowledge_at_once(sandbox: Any, bot: Any) -> None:
 
 async def test_bad_input_gets_usage_not_silence(sandbox: Any, bot: Any) -> None:
     alice = Engineer(sandbox, "alice")
-    await alice.types("#incidents", "/incident create")
+    await alice.types("#incidents", "/incident create critical")  # no arguments at all opens the form
     assert "Usage of /incident" in (await alice.sees_reply("Usage"))
     await alice.types("#incidents", '/incident create purple "x"')
     assert "not a severity" in await alice.sees_reply("purple")
