@@ -7,6 +7,7 @@ acknowledged or resolved in Slack is followed by that acknowledgement or resolut
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -18,7 +19,7 @@ from bot.core.state import record
 from bot.escalation import views as views
 from bot.escalation.metrics import PAGES
 from bot.escalation.runtime import escalation_policy, pager_key, runtime
-from bot.slack.errors import SlackCallError
+from bot.incidents import posts
 from integrations.paging import PageRequest
 from integrations.vendor_http import CallResult, Failed
 
@@ -29,28 +30,23 @@ ACTIONS = ("trigger", "acknowledge", "resolve")
 async def report(ctx: AppContext, inc: Incident, text: str, *, kind: str = "page_failed") -> None:
     """A problem the responders must see: in the war room (or under the announcement) and the timeline."""
     log.error("%s: %s", inc.id, text)
+    version = inc.version
     try:
-        await ctx.store.apply(inc.id, record(TimelineEntry(actor="bot", kind=kind, text=text)))
+        recorded, _ = await ctx.store.apply(inc.id, record(TimelineEntry(actor="bot", kind=kind, text=text)))
+        version = recorded.version
     except Exception:
         log.exception("%s: recording %r in the timeline failed", inc.id, text)
-    channel, thread = None, None
-    if inc.war_room:
-        channel = inc.war_room.channel_id
-    elif inc.announcement:
-        channel, thread = inc.announcement.channel, inc.announcement.ts
-    if channel is None:
-        log.error("%s: no war room or announcement to report in: %s", inc.id, text)
-        return
+    # named for the change that recorded it: queueing it again never posts it twice
+    digest = hashlib.sha1(f"{kind}|{text}|{version}".encode()).hexdigest()[:16]
     try:
-        await ctx.gateway.call(
-            "chat.postMessage",
-            channel=channel,
-            thread_ts=thread,
-            blocks=to_dicts(views.failure_notice(inc, text)),
-            text=f"{inc.id}: {text}",
+        queued = await posts.post_in_room(
+            ctx, inc, f"{kind}-{digest}", to_dicts(views.failure_notice(inc, text)), f"{inc.id}: {text}"
         )
-    except SlackCallError as exc:
-        log.error("%s: reporting %r in Slack failed: %s", inc.id, text, exc)
+    except Exception:
+        log.exception("%s: queueing the report %r for Slack failed", inc.id, text)
+        return
+    if not queued:
+        log.error("%s: no war room or announcement to report in: %s", inc.id, text)
 
 
 async def request(
@@ -92,7 +88,7 @@ async def request(
 
 
 async def page_job(wctx: dict[str, Any], *args: Any) -> str:
-    """arq job: (incident_id, action, key, label, reason, by, responders)."""
+    """Job: (incident_id, action, key, label, reason, by, responders)."""
     incident_id, action, key, label, reason, by, responders = args
     return await call(wctx["app"], incident_id, action, key, label, reason, by, responders=responders)
 

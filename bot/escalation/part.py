@@ -1,5 +1,5 @@
 """The escalation part of the bot process (listed in chatops/product.py): at start-up it opens the
-job queue, starts an arq worker next to the web server and registers the incident hooks; at
+job queue (bot/escalation/jobs.py), re-plans pending jobs, starts a worker next to the web server and registers the incident hooks; at
 shut-down it lets running jobs finish and closes its clients."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 import logging
 import os
 
-from arq.worker import Worker
+from redis.exceptions import RedisError
 
 from bot.context import AppContext
 from bot.escalation import (
@@ -18,9 +18,8 @@ from bot.escalation import (
     statuspage_sync,
     timers,
 )
-from bot.escalation.jobs import JobFn, build_worker, open_queue, run_worker
+from bot.escalation.jobs import JobFn, JobWorker, build_worker, migrate_arq_jobs, open_queue, run_worker
 from bot.escalation.runtime import build_runtime, escalation_policy
-from bot.escalation.store import EscalationStore
 from bot.logs import add_secrets
 from bot.parts import BotApp
 
@@ -42,45 +41,46 @@ def poll_delay() -> float:
         return 0.25
 
 
-async def start(ctx: AppContext) -> tuple[Worker, asyncio.Task[None]]:
-    """Open the queue, put the runtime on ``ctx.escalation`` and start this process's worker."""
-    store = EscalationStore(ctx.redis, ctx.keys)
-    queue = await open_queue(ctx.settings.redis_url, ctx.keys.prefix, store)
+async def start(ctx: AppContext) -> tuple[JobWorker, asyncio.Task[None]]:
+    """Open the queue on the context's client, put the runtime on ``ctx.escalation``, move jobs left
+    in the old arq queue, re-plan timers and reminders whose job is missing, start the worker."""
+    queue = open_queue(ctx.redis, ctx.keys)
     rt = build_runtime(ctx, queue)
     ctx.escalation = rt
-    worker = build_worker(
-        ctx.settings.redis_url, ctx.keys.prefix, JOB_FUNCTIONS, {"app": ctx}, poll_delay=poll_delay()
-    )
+    try:
+        await migrate_arq_jobs(ctx.redis, queue)
+        await replan(ctx)
+    except (RedisError, OSError) as exc:  # the store is down at start-up: the worker starts anyway
+        log.error("re-planning escalation jobs failed (%s); pending timers run when re-planned", exc)
+    worker = build_worker(queue, JOB_FUNCTIONS, {"app": ctx}, poll_delay=poll_delay())
     rt.worker = worker
     task = asyncio.create_task(run_worker(worker), name="escalation-worker")
-    log.info("escalation worker started on %s", queue.queue_name)
+    log.info("escalation worker started on %s", queue.due_key)
     return worker, task
 
 
-async def stop(ctx: AppContext, worker: Worker, task: asyncio.Task[None], grace: float = 10.0) -> None:
+async def replan(ctx: AppContext) -> int:
+    """Queue the job of every open incident's pending timer and valid reminder that has none."""
+    planned = 0
+    for inc in await ctx.store.list(include_resolved=False, limit=100_000):
+        planned += await timers.replan(ctx, inc)
+        planned += int(await reminders.replan(ctx, inc))
+    if planned:
+        log.info("re-planned %d escalation job(s) from the incidents' state", planned)
+    return planned
+
+
+async def stop(ctx: AppContext, worker: JobWorker, task: asyncio.Task[None], grace: float = 10.0) -> None:
     """Stop taking jobs, give running ones ``grace`` seconds, then stop the worker and close clients.
-    A job cut short is run again by arq later; its own state check makes the rerun safe."""
-    worker.allow_pick_jobs = False
-    running = [t for t in worker.tasks.values() if not t.done()]
-    if running:
-        await asyncio.wait(running, timeout=grace)
+    A job cut short runs again when its lease runs out; its own state check makes the rerun safe."""
+    await worker.stop(grace)
     task.cancel()
-    late = [t for t in worker.tasks.values() if not t.done()]
-    for t in late:
-        t.cancel()
-    if late:
-        log.warning("escalation worker stopped with %d job(s) unfinished; arq will run them again", len(late))
-    done, pending = await asyncio.wait([task, *late], timeout=5)
+    done, pending = await asyncio.wait([task], timeout=5)
     for t in done:
         if not t.cancelled() and t.exception() is not None:
             log.error("escalation worker task ended with %r", t.exception())
     if pending:
-        log.error("escalation worker: %d task(s) did not stop within 5s", len(pending))
-    if worker.pool is not None:  # None when stopped before the worker had connected
-        try:
-            await asyncio.wait_for(worker.pool.aclose(), timeout=5)
-        except Exception:
-            log.exception("closing the escalation worker's Redis pool failed")
+        log.error("escalation worker: the task did not stop within 5s")
     rt, ctx.escalation = ctx.escalation, None
     if rt is not None:
         await rt.close()
@@ -98,7 +98,7 @@ class EscalationPart:
     name = "escalation"
 
     def __init__(self) -> None:
-        self._running: tuple[AppContext, Worker, asyncio.Task[None]] | None = None
+        self._running: tuple[AppContext, JobWorker, asyncio.Task[None]] | None = None
 
     def routes(self, app: BotApp) -> None:
         """No routes: escalation works through commands, buttons and incident hooks."""

@@ -21,7 +21,7 @@ from bot.durations import format_duration
 from bot.escalation import views as views
 from bot.escalation.metrics import REMINDERS
 from bot.escalation.runtime import escalation_policy, runtime
-from bot.slack.errors import SlackCallError
+from bot.incidents import posts
 from bot.templates import TemplateFailure, render
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,20 @@ async def schedule(ctx: AppContext, inc: Incident, due: datetime) -> str | None:
         "esc_remind", inc.id, token, job_id=rt.queue.job_id("remind", inc.id, token), at=due
     )
     return token
+
+
+async def replan(ctx: AppContext, inc: Incident) -> bool:
+    """Queue the valid reminder's job when it has none (start-up), due one cadence after the last
+    update (a snooze in flight is counted from the last update too). True when it queued one."""
+    rt = runtime(ctx)
+    cadence = cadence_for(ctx, inc)
+    if rt.queue is None or inc.is_resolved or cadence is None:
+        return False
+    token = await rt.store.reminder_token(inc.id)
+    if token is None:
+        return False
+    job_id = rt.queue.job_id("remind", inc.id, token)
+    return await rt.queue.ensure("esc_remind", inc.id, token, job_id=job_id, at=inc.last_update_at + cadence)
 
 
 async def after_update(ctx: AppContext, inc: Incident) -> str | None:
@@ -92,20 +106,9 @@ async def fire(ctx: AppContext, incident_id: str, token: str) -> str:
         inc, mention=mention, since=now - inc.last_update_at, cadence=cadence, snooze=esc.reminders.snooze
     )
     text = f"{inc.id}: no status update for {format_duration(now - inc.last_update_at)}"
-    channel, thread = (
-        (inc.war_room.channel_id, None)
-        if inc.war_room
-        else ((inc.announcement.channel, inc.announcement.ts) if inc.announcement else (None, None))
-    )
-    if channel is None:
+    # the claimed token names the reminder: queued again after a crash, it is posted once
+    if not await posts.post_in_room(ctx, inc, f"reminder-{token}", to_dicts(blocks), text):
         log.error("%s: no war room or announcement to post the update reminder in", inc.id)
-    else:
-        try:
-            await ctx.gateway.call(
-                "chat.postMessage", channel=channel, thread_ts=thread, blocks=to_dicts(blocks), text=text
-            )
-        except SlackCallError as exc:
-            log.error("%s: posting the update reminder failed: %s", inc.id, exc)
     await ctx.store.apply(
         inc.id, record(TimelineEntry(actor="bot", kind="reminder", text=f"Update reminder to <@{mention}>"))
     )

@@ -47,7 +47,7 @@ class EscalationRuntime:
     settings: Settings
     retry: RetryPolicy
     statuspage: StatuspageClient | None = None
-    worker: Any = None  # this process's arq worker (its counters show how many jobs it ran)
+    worker: Any = None  # this process's JobWorker (its counters show how many jobs it ran)
     _pagers: dict[str, Pager] = field(default_factory=dict)
 
     def pager(self, key: str) -> Pager | None:

@@ -14,11 +14,10 @@ import re
 import uuid
 from typing import Any
 
-from arq.worker import Retry
-
 from bot.context import AppContext
 from bot.core.models import Incident, TimelineEntry
 from bot.core.state import record
+from bot.escalation.jobs import RetryLater
 from bot.escalation.metrics import PAGES
 from bot.escalation.paging import report
 from bot.escalation.runtime import escalation_policy, runtime
@@ -81,7 +80,7 @@ async def push(ctx: AppContext, incident_id: str) -> str:
         return "not_configured"
     owner = uuid.uuid4().hex
     if not await rt.store.lock(incident_id, "statuspage", owner):
-        raise Retry(defer=1)  # another worker is pushing this incident; arq runs this again shortly
+        raise RetryLater(defer=1)  # another worker is pushing this incident; runs again shortly
     try:
         inc = await ctx.store.find(incident_id)
         if inc is None:

@@ -3,6 +3,7 @@
 * ``timers``: hash ``<generation>:<rule id>`` → pending | cancelled | fired | skipped. A timer fires
   only through the atomic pending → fired transition, so it fires once whatever the number of
   workers, retries or replicas.
+* ``timer-due``: when each pending timer is due (start-up re-plans a job that is missing).
 * ``gen``: timer generation, bumped when an incident is reopened (new timers, new job ids).
 * ``paged``: the pager keys that were triggered for the incident (acknowledge and resolve go there).
 * ``remind``: the token of the one reminder that is still valid; older reminders find it changed.
@@ -32,8 +33,8 @@ end
 return 0
 """
 STATE_TTL = 60 * 60 * 24 * 90
-ONCE_TTL = 60 * 60 * 24 * 7  # job ids are unique per incident change; a week covers any deferral
-# "type: ignore[misc]" below: redis-py types some asyncio commands as ``Awaitable[T] | T``.  # escalation bookkeeping outlives any incident worth escalating
+# escalation bookkeeping outlives any incident worth escalating; "type: ignore[misc]" below:
+# redis-py types some asyncio commands as ``Awaitable[T] | T``
 
 
 class TimerState(StrEnum):
@@ -64,12 +65,22 @@ class EscalationStore:
         raw = await self.redis.get(self.key(incident_id, "gen"))
         return int(raw) if raw else 0
 
-    async def add_pending(self, incident_id: str, gen: int, rule_id: str) -> bool:
-        """Mark a timer pending; False when this generation already has it (scheduled before)."""
+    async def add_pending(self, incident_id: str, gen: int, rule_id: str, due: float | None = None) -> bool:
+        """Mark a timer pending (and remember when it is due, for re-planning at start-up); False
+        when this generation already has it (scheduled before)."""
         key = self.key(incident_id, "timers")
         added = bool(await self.redis.hsetnx(key, f"{gen}:{rule_id}", TimerState.PENDING.value))  # type: ignore[misc]
         await self.redis.expire(key, STATE_TTL)
+        if added and due is not None:
+            due_key = self.key(incident_id, "timer-due")
+            await self.redis.hset(due_key, f"{gen}:{rule_id}", f"{due:.3f}")  # type: ignore[misc]
+            await self.redis.expire(due_key, STATE_TTL)
         return added
+
+    async def timer_due(self, incident_id: str) -> dict[str, float]:
+        """When each timer is due (seconds since the epoch), by ``<generation>:<rule id>``."""
+        raw = await self.redis.hgetall(self.key(incident_id, "timer-due"))  # type: ignore[misc]
+        return {str(k): float(v) for k, v in raw.items()}
 
     async def transition(
         self, incident_id: str, gen: int, rule_id: str, old: TimerState, new: TimerState
@@ -104,6 +115,11 @@ class EscalationStore:
         """True once for the valid token; False for a stale (superseded) or already fired one."""
         return bool(await self._claim(keys=[self.key(incident_id, "remind")], args=[token]))
 
+    async def reminder_token(self, incident_id: str) -> str | None:
+        """The valid reminder's token; None when none is pending (fired ones end in ``:fired``)."""
+        raw = await self.redis.get(self.key(incident_id, "remind"))
+        return None if raw is None or str(raw).endswith(":fired") else str(raw)
+
     async def drop_reminders(self, incident_id: str) -> None:
         await self.redis.delete(self.key(incident_id, "remind"))
 
@@ -128,11 +144,3 @@ class EscalationStore:
         key = self.key(incident_id, f"lock:{what}")
         if await self.redis.get(key) == owner:
             await self.redis.delete(key)
-
-    # once-only markers ----------------------------------------------------------------------
-    async def once(self, marker: str, ttl: int = ONCE_TTL) -> bool:
-        """True the first time ``marker`` is seen (across all replicas)."""
-        return bool(await self.redis.set(self.keys.custom("esc-once", marker), "1", nx=True, ex=ttl))
-
-    async def forget_once(self, marker: str) -> None:
-        await self.redis.delete(self.keys.custom("esc-once", marker))

@@ -1,4 +1,4 @@
-"""Automatic escalation timers: scheduled as arq jobs when an incident is declared (or reopened),
+"""Automatic escalation timers: scheduled as jobs (bot/escalation/jobs.py) when an incident is declared (or reopened),
 cancelled by acknowledgement, resolution or a manual escalation past their level, fired once.
 
 Each timer is ``<generation>:<rule id>`` in the incident's ``timers`` hash. Its job id is built from
@@ -58,7 +58,8 @@ async def schedule(
     for rule in rules_for(ctx, inc.severity):
         if rule.when not in kinds or not holds(rule, inc):
             continue
-        if not await rt.store.add_pending(inc.id, gen, rule.id):
+        due = since + rule.after
+        if not await rt.store.add_pending(inc.id, gen, rule.id, due.timestamp()):
             continue
         await rt.queue.enqueue_once(
             "esc_timer",
@@ -66,11 +67,34 @@ async def schedule(
             gen,
             rule.id,
             job_id=rt.queue.job_id("timer", inc.id, gen, rule.id),
-            at=since + rule.after,
+            at=due,
         )
         scheduled.append(rule.id)
     log.info("%s: timers scheduled (generation %s): %s", inc.id, gen, ", ".join(scheduled) or "none")
     return scheduled
+
+
+async def replan(ctx: AppContext, inc: Incident) -> int:
+    """Queue the job of every pending timer of the incident's current generation that has none
+    (start-up: jobs of an older scheduler, or lost with a store that failed over without them).
+    A timer that already fired or was cancelled is not pending, so nothing fires twice."""
+    rt = runtime(ctx)
+    if rt.queue is None or inc.is_resolved:
+        return 0
+    gen = await rt.store.generation(inc.id)
+    due = await rt.store.timer_due(inc.id)
+    rules = {r.id: r for r in rules_for(ctx, inc.severity)}
+    planned = 0
+    for field_name, state in (await rt.store.timers(inc.id)).items():
+        g, _, rule_id = field_name.partition(":")
+        rule = rules.get(rule_id)
+        if state != TimerState.PENDING or g != str(gen) or rule is None:
+            continue
+        at = due.get(field_name, (inc.created_at + rule.after).timestamp())
+        job_id = rt.queue.job_id("timer", inc.id, gen, rule_id)
+        if await rt.queue.ensure("esc_timer", inc.id, gen, rule_id, job_id=job_id, at=at):
+            planned += 1
+    return planned
 
 
 async def cancel(

@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.escalation.jobs import queue_name
 from bot.escalation.runtime import runtime
 from tests.conftest import REDIS_URL, BotProcess, eventually, free_port
 from tests.escalation.policies import ALICE, CAROL, ERIN, messages, policy
@@ -108,23 +107,35 @@ async def test_every_escalation_fires_exactly_once_across_two_processes(
     await eventually(all_fired, timeout=90, interval=0.25)
 
     async def queue_idle() -> bool:  # nothing queued or running any more in either worker
-        queued = await redis_client.zcard(queue_name(bot.prefix))
-        running = [k async for k in redis_client.scan_iter(match=f"arq:in-progress:{bot.prefix}:*")]
-        return queued == 0 and not running
+        return await runtime(bot.ctx).queue.pending() == 0
 
     await eventually(queue_idle, timeout=30)
 
-    # Slack: one escalation post per timer under each announcement, one DM per timer per target
-    per_incident: Counter[str] = Counter()
-    for inc in await asyncio.gather(*(bot.ctx.store.get(i) for i in ids)):
-        assert inc.announcement is not None
-        thread = sandbox.replies(inc.announcement.channel, inc.announcement.ts)[1:]
-        for m in thread:
-            if "escalated to" in str(m.get("text", "")):
-                per_incident[inc.id] += 1
+    # Slack: one escalation post per timer under each announcement, one DM per timer per target (the
+    # posts go through the durable outbox after the jobs: wait for them; a double never matches)
+    incidents = await asyncio.gather(*(bot.ctx.store.get(i) for i in ids))
+
+    def slack_counts() -> tuple[Counter[str], list[dict[str, Any]], list[dict[str, Any]]]:
+        per_incident: Counter[str] = Counter()
+        for inc in incidents:
+            assert inc.announcement is not None
+            thread = sandbox.replies(inc.announcement.channel, inc.announcement.ts)[1:]
+            for m in thread:
+                if "escalated to" in str(m.get("text", "")):
+                    per_incident[inc.id] += 1
+        carol = [m for m in messages(sandbox, "dm-carol") if "escalated to" in str(m.get("text", ""))]
+        erin = [m for m in messages(sandbox, "dm-erin") if "escalated to" in str(m.get("text", ""))]
+        return per_incident, carol, erin
+
+    async def all_posted() -> bool:
+        per_incident, carol, erin = slack_counts()
+        return (
+            sum(per_incident.values()) >= 2 * INCIDENTS and len(carol) >= INCIDENTS and len(erin) >= INCIDENTS
+        )
+
+    await eventually(all_posted, timeout=60, interval=0.25)
+    per_incident, carol_dms, erin_dms = slack_counts()
     assert per_incident == Counter(dict.fromkeys(ids, 2))
-    carol_dms = [m for m in messages(sandbox, "dm-carol") if "escalated to" in str(m.get("text", ""))]
-    erin_dms = [m for m in messages(sandbox, "dm-erin") if "escalated to" in str(m.get("text", ""))]
     assert len(carol_dms) == INCIDENTS and len(erin_dms) == INCIDENTS
     assert Counter(m["text"].split()[0] for m in carol_dms) == Counter(dict.fromkeys(ids, 1))
     # Redis: each timer fired, and each timeline holds each rule once
