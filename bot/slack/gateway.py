@@ -24,6 +24,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from bot.keys import Keys
 from bot.metrics import SLACK_CALL_SECONDS, SLACK_CALLS, SLACK_PACING_WAIT, SLACK_RATELIMITED
+from bot.slack import lanes
 from bot.slack.errors import ErrorKind, SlackCallError
 from bot.slack.retry import gateway_wait
 from bot.tasks import raise_if_cancelling
@@ -63,7 +64,12 @@ METHOD_TIERS: dict[str, tuple[int, int]] = {
     "views.publish": TIER_4,
 }
 
-# GCRA: returns how many ms the caller must wait before its slot
+# GCRA with lanes. KEYS: the scope's shared key, then (bulk only) the bulk lane's cap key.
+# ARGV: interval, tolerance, bulk (0/1), cap interval, cap tolerance, bulk max wait (ms).
+# Returns {wait_ms, reserved}. Interactive callers always reserve (and wait their turn); a bulk caller
+# reserves only when its slot is at most ``max wait`` away on both keys, else nothing is reserved and
+# it asks again after the wait: bulk never holds future slots, so interactive calls never queue behind
+# bulk ones, and the cap key keeps bulk within its share of the scope's rate.
 _GCRA = """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
@@ -73,8 +79,21 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or now_ms)
 if tat < now_ms then tat = now_ms end
 local wait = tat - tolerance - now_ms
 if wait < 0 then wait = 0 end
+if ARGV[3] == '1' then
+  local ctat = now_ms
+  local ci = tonumber(ARGV[4])
+  local ct = tonumber(ARGV[5])
+  if KEYS[2] then
+    ctat = tonumber(redis.call('GET', KEYS[2]) or now_ms)
+    if ctat < now_ms then ctat = now_ms end
+    local cw = ctat - ct - now_ms
+    if cw > wait then wait = cw end
+  end
+  if wait > tonumber(ARGV[6]) then return {wait, 0} end
+  if KEYS[2] then redis.call('SET', KEYS[2], ctat + ci, 'PX', ci + ct + 60000) end
+end
 redis.call('SET', KEYS[1], tat + interval, 'PX', interval + tolerance + 60000)
-return wait
+return {wait, 1}
 """
 
 
@@ -98,6 +117,7 @@ class SlackGateway:
         self._gcra = redis.register_script(_GCRA)
         self._http: aiohttp.ClientSession | None = None
         self._closed = False
+        self._bulk_locks: dict[str, asyncio.Lock] = {}
         self.calls = 0  # calls made by this process (bench and tests read it)
 
     async def close(self) -> None:
@@ -112,16 +132,42 @@ class SlackGateway:
             return
         channel = kwargs.get("channel") or kwargs.get("channel_id")
         if method in ("chat.postMessage", "chat.postEphemeral") and channel:
-            scope, (interval, burst) = f"post:{channel}", PER_CHANNEL_POST
+            # one channel's posts: no bulk cap (a storm's own channel is bulk's), but bulk still
+            # never reserves ahead of interactive posts
+            scope, (interval, burst), capped = f"{{post:{channel}}}", PER_CHANNEL_POST, False
         elif method in METHOD_TIERS:
-            scope, (interval, burst) = f"m:{method}", METHOD_TIERS[method]
+            scope, (interval, burst), capped = f"{{m:{method}}}", METHOD_TIERS[method], True
         else:
             return
-        wait_ms = int(
-            await self._gcra(keys=[self.keys.pacing(scope)], args=[interval, (burst - 1) * interval])
+        lane = lanes.current()
+        tolerance = (burst - 1) * interval
+        if lane == lanes.INTERACTIVE:
+            wait_ms, _ = await self._gcra(
+                keys=[self.keys.pacing(scope)], args=[interval, tolerance, 0, 0, 0, 0]
+            )
+            await self._wait(method, lane, int(wait_ms))
+            return
+        cap_interval = int(interval / lanes.BULK_TIER_SHARE)
+        cap_burst = max(1, int(burst * lanes.BULK_TIER_SHARE))
+        keys = (
+            [self.keys.pacing(scope), self.keys.pacing(f"{scope}:bulk")]
+            if capped
+            else [self.keys.pacing(scope)]
         )
+        args = [interval, tolerance, 1, cap_interval, (cap_burst - 1) * cap_interval, lanes.BULK_MAX_WAIT_MS]
+        # one bulk caller per scope asks at a time in this process (no herd of retries)
+        lock = self._bulk_locks.setdefault(scope, asyncio.Lock())
+        async with lock:
+            while True:
+                wait_ms, reserved = (int(x) for x in await self._gcra(keys=keys, args=args))
+                await self._wait(method, lane, wait_ms)
+                if reserved:
+                    return
+
+    async def _wait(self, method: str, lane: str, wait_ms: int) -> None:
         if wait_ms > 0:
             SLACK_PACING_WAIT.labels(method).inc(wait_ms / 1000)
+            lanes.LANE_PACING_WAIT.labels(lane).inc(wait_ms / 1000)
             await asyncio.sleep(wait_ms / 1000)
 
     def _retrying(self, attempts: int) -> AsyncRetrying:

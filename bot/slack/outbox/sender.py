@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.keys import Keys
+from bot.slack import lanes
 from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.layer import Slack
 from bot.slack.outbox import scripts
@@ -36,6 +37,9 @@ from bot.slack.outbox.model import (
 from bot.tasks import raise_if_cancelling, stop_tasks
 
 log = logging.getLogger(__name__)
+
+# Sender slots the bulk lane may never take: interactive threads always find a free sender.
+INTERACTIVE_SLOTS = 8
 
 # "type: ignore[misc]" below: redis-py types some asyncio commands as ``Awaitable[T] | T``.
 
@@ -65,6 +69,7 @@ class Outbox(Delivery):
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._renderers = {}
         self._active: set[str] = set()
+        self._lanes: dict[str, lanes.Lane] = {}  # the lane each active thread was claimed from
         self._tasks: set[asyncio.Task[None]] = set()
         self._push_script = redis.register_script(scripts.PUSH)
         self._mark_script = redis.register_script(scripts.MARK)
@@ -74,7 +79,12 @@ class Outbox(Delivery):
 
     @property
     def ready_key(self) -> str:
+        """The bulk lane's ready set (its name predates lanes)."""
         return self.keys.custom("outbox", "ready")
+
+    def ready_for(self, lane: str) -> str:
+        """Each lane's ready set: due threads by the time they are due."""
+        return self.ready_key if lane == lanes.BULK else self.keys.custom("outbox", "ready", lane)
 
     # -- producer side -------------------------------------------------------------------------
     def register_renderer(self, kind: str, renderer: Renderer) -> None:
@@ -90,12 +100,15 @@ class Outbox(Delivery):
         ops: Sequence[Op] = (),
         touch: bool = False,
         root_ts: str | None = None,
+        lane: lanes.Lane | None = None,
     ) -> int:
         """Append replies (idempotent per op id) and/or mark the root for re-render; schedule delivery.
 
         A thread with a ``render`` gets a root message drawn by that renderer, its replies go under
         it; a thread without one is a feed: its replies are top-level posts in the channel, in order.
-        ``root_ts`` adopts a root that is already in Slack, so ``touch`` re-renders it."""
+        ``root_ts`` adopts a root that is already in Slack, so ``touch`` re-renders it. ``lane``
+        (bot/slack/lanes.py) defaults by the thread's kind: alert groups and storms are bulk, the
+        rest interactive; interactive threads are delivered first."""
         tid = tid_of(thread)
         args: list[str] = [
             channel,
@@ -109,7 +122,7 @@ class Outbox(Delivery):
         keys = [self._tk(tid, "meta"), self._tk(tid, "q"), self._tk(tid, "seen")]
         added = int(await self._push_script(keys=keys, args=args))
         # After the data, so a sender that empties the set re-checks and sees it (see _finish).
-        await self.redis.zadd(self.ready_key, {tid: time.time()}, nx=True)
+        await self.redis.zadd(self.ready_for(lanes.lane_of(tid, lane)), {tid: time.time()}, nx=True)
         if added:
             OUTBOX_OPS.labels("reply", "queued").inc(added)
         return added
@@ -122,7 +135,7 @@ class Outbox(Delivery):
         return int(await self.redis.llen(self._tk(tid_of(thread), "q")))  # type: ignore[misc]
 
     async def stats(self) -> dict[str, int]:
-        due = int(await self.redis.zcard(self.ready_key))
+        due = sum([int(await self.redis.zcard(self.ready_for(lane))) for lane in lanes.LANES])
         dead = int(await self.redis.llen(self.dead_key))  # type: ignore[misc]
         return {"threads_pending": due, "dead": dead}
 
@@ -150,7 +163,13 @@ class Outbox(Delivery):
                 await asyncio.sleep(self.config.poll_seconds)
 
     async def _update_gauges(self) -> None:
-        OUTBOX_THREADS_DUE.set(await self.redis.zcard(self.ready_key))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for lane in lanes.LANES:
+                pipe.zcard(self.ready_for(lane))
+            depths = await pipe.execute()
+        for lane, depth in zip(lanes.LANES, depths, strict=True):
+            lanes.LANE_DEPTH.labels(lane).set(int(depth))
+        OUTBOX_THREADS_DUE.set(sum(int(d) for d in depths))
         tids = await self.redis.zrange(self.ready_key, 0, 199)
         if tids:
             async with self.redis.pipeline(transaction=False) as pipe:
@@ -162,25 +181,38 @@ class Outbox(Delivery):
             OUTBOX_DEPTH.set(0)
 
     async def _claim_due(self) -> int:
-        free = self.config.concurrency - len(self._active)
+        """Claim due threads, the interactive lane first; bulk may not take the sender slots kept
+        for interactive threads (``lanes.INTERACTIVE_SLOTS``)."""
+        started = 0
+        for lane in lanes.LANES:
+            started += await self._claim_lane(lane)
+        return started
+
+    async def _claim_lane(self, lane: lanes.Lane) -> int:
+        busy = len(self._active)
+        free = self.config.concurrency - busy
+        if lane == lanes.BULK:
+            bulk_busy = sum(1 for v in self._lanes.values() if v == lanes.BULK)
+            free = min(free, self.config.concurrency - INTERACTIVE_SLOTS - bulk_busy)
         if free <= 0:
             return 0
         now = time.time()
-        due = await self.redis.zrangebyscore(
-            self.ready_key, "-inf", now, start=0, num=free + len(self._active)
-        )
+        ready = self.ready_for(lane)
+        due = await self.redis.zrangebyscore(ready, "-inf", now, start=0, num=free + busy, withscores=True)
         started = 0
         lease_ms = int(self.config.lease_seconds * 1000)
-        for raw in due:
+        for raw, score in due:
             tid = str(raw)
             if tid in self._active or started >= free:
                 continue
             if not await self.redis.set(self._tk(tid, "lease"), self.owner, nx=True, px=lease_ms):
                 continue
             # hide it from other senders while we hold it; if we die it reappears when the lease ends
-            await self.redis.zadd(self.ready_key, {tid: now + self.config.lease_seconds}, xx=True)
+            await self.redis.zadd(ready, {tid: now + self.config.lease_seconds}, xx=True)
             self._active.add(tid)
-            task = asyncio.create_task(self._drive(tid), name=f"outbox:{tid}")
+            self._lanes[tid] = lane
+            lanes.LANE_WAIT.labels(lane).observe(max(0.0, now - float(score)))
+            task = asyncio.create_task(self._drive(tid, lane, float(score)), name=f"outbox:{tid}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             started += 1
@@ -190,7 +222,7 @@ class Outbox(Delivery):
         """Run until nothing is pending (tests, shutdown). True when drained."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not await self.redis.zcard(self.ready_key) and not self._active:
+            if not self._active and not (await self.stats())["threads_pending"]:
                 return True
             if not await self._claim_due():
                 await asyncio.sleep(self.config.poll_seconds)
@@ -200,7 +232,8 @@ class Outbox(Delivery):
         await stop_tasks(list(self._tasks), "outbox")
         await self.gateway.close()
 
-    async def _drive(self, tid: str) -> None:
+    async def _drive(self, tid: str, lane: lanes.Lane = lanes.BULK, due: float | None = None) -> None:
+        lanes.set_lane(lane)  # this task's Slack calls are paced in the thread's lane
         lease_key = self._tk(tid, "lease")
         renewer = asyncio.create_task(self._keep_lease(lease_key))
         defer: float | None = None
@@ -216,7 +249,9 @@ class Outbox(Delivery):
                     raise LeaseLost(tid)
                 if not more:
                     break
-            await self._finish(tid, defer)
+            await self._finish(tid, defer, lane)
+            if defer is None and due is not None:
+                lanes.LANE_VISIBLE.labels(lane).observe(max(0.0, time.time() - due))
         except LeaseLost:
             log.warning("outbox: lost the lease on %s; another sender took over", tid)
         except asyncio.CancelledError:
@@ -225,12 +260,13 @@ class Outbox(Delivery):
             raise_if_cancelling()
             log.exception("outbox: unexpected error delivering thread %s; retrying later", tid)
             try:
-                await self.redis.zadd(self.ready_key, {tid: time.time() + 5.0})
+                await self.redis.zadd(self.ready_for(lane), {tid: time.time() + 5.0})
             except RedisError:
                 log.exception("outbox: could not reschedule %s (lease expiry will)", tid)
         finally:
             renewer.cancel()
             self._active.discard(tid)
+            self._lanes.pop(tid, None)
             try:
                 await self._release_script(keys=[lease_key], args=[self.owner])
             except RedisError:
@@ -246,14 +282,15 @@ class Outbox(Delivery):
             except RedisError:
                 log.warning("outbox: lease renewal failed for %s", lease_key)
 
-    async def _finish(self, tid: str, defer: float | None) -> None:
+    async def _finish(self, tid: str, defer: float | None, lane: lanes.Lane = lanes.BULK) -> None:
+        ready = self.ready_for(lane)
         if defer is not None:
-            await self.redis.zadd(self.ready_key, {tid: time.time() + defer})
+            await self.redis.zadd(ready, {tid: time.time() + defer})
             return
-        await self.redis.zrem(self.ready_key, tid)
+        await self.redis.zrem(ready, tid)
         # Re-check after removing: a push that raced with us has its data in place by now.
         if await self._has_work(tid):
-            await self.redis.zadd(self.ready_key, {tid: time.time()})
+            await self.redis.zadd(ready, {tid: time.time()})
 
     async def _has_work(self, tid: str) -> bool:
         meta = await self.redis.hgetall(self._tk(tid, "meta"))  # type: ignore[misc]
