@@ -168,7 +168,7 @@ class TrialRoutes:
         return sent
 
     # ---- the scripted incident -----------------------------------------------------------------
-    async def _until(self, check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    async def _until(self, check: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
         """``check()``'s first truthy answer, re-checked after every workspace change."""
         hub = self.sb.core.hub
         queue = hub.subscribe()
@@ -208,7 +208,16 @@ class TrialRoutes:
 
     async def play_demo(self) -> dict[str, Any]:
         """Alerts fire, a group threads, Alice declares, Bob acknowledges, updates follow, the alerts
-        resolve and the incident is resolved. Returns what happened (the incident id)."""
+        resolve and the incident is resolved. Returns what happened (the incident id); a step that
+        fails stops the demo with one line saying which."""
+        try:
+            return await self._play()
+        except (RuntimeError, aiohttp.ClientError, TimeoutError) as exc:
+            log.error("demo stopped: %s", exc)
+            print(f"demo stopped: {exc}", flush=True)
+            return {"error": str(exc)}
+
+    async def _play(self) -> dict[str, Any]:
         sb = self.sb
         await self._say("Alertmanager sends two alert groups")
         await self.fire_alerts("firing")

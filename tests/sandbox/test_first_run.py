@@ -210,3 +210,31 @@ async def test_on_a_shared_redis_no_key_under_the_production_prefix(
                 if keys:
                     await client.delete(*keys)
             await client.aclose()
+
+
+async def test_demo_plays_a_whole_incident(tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    """``chatops sandbox --demo``: alerts thread, INC-1 is declared, acknowledged, updated, resolved."""
+    sb = SandboxProcess(tmp_path / "data", dead_redis_url())
+    try:
+        await sb.start("--demo")
+
+        async def resolved() -> dict[str, Any] | None:
+            state = await api(http, sb, "/sandbox/channel?channel=incidents")
+            done = [m for m in state["messages"] if "incident_reopen" in buttons(m)]
+            return done[0] if done else None
+
+        ann = await eventually(resolved, timeout=90)
+        text = json.dumps(ann)
+        assert "INC-1" in text and "acknowledged by <@U0BOB00002>" in text
+        alerts = await api(http, sb, "/sandbox/channel?channel=alerts-critical")
+        assert any("HighErrorRate" in json.dumps(m) for m in alerts["messages"])
+        payments = await api(http, sb, "/sandbox/channel?channel=payments-alerts")
+        assert any("SlowDatabase" in json.dumps(m) for m in payments["messages"])
+
+        async def finished() -> bool:
+            return any(line.startswith("demo: done (INC-1)") for line in sb.output)
+
+        assert await eventually(finished)
+    finally:
+        if sb.proc is not None:
+            assert await sb.stop() == 0
