@@ -8,7 +8,10 @@ its keys under its own prefix and writes none under production's ``chatops:``.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -238,3 +241,30 @@ async def test_demo_plays_a_whole_incident(tmp_path: Path, http: aiohttp.ClientS
     finally:
         if sb.proc is not None:
             assert await sb.stop() == 0
+
+
+async def test_a_policy_naming_an_unset_secret_fails_early_and_clearly(tmp_path: Path) -> None:
+    """check-config and start-up run the same validation: the unset variable is named with its key."""
+    policy = tmp_path / "policy.yml"
+    policy.write_text("alerts:\n  auth:\n    bearer_token_env: CHATOPS_TEST_UNSET_WEBHOOK_TOKEN\n")
+    env = {k: v for k, v in os.environ.items() if k != "CHATOPS_TEST_UNSET_WEBHOOK_TOKEN"}
+    check = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatops", "check-config", str(policy),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    checked = (await check.communicate())[0].decode()
+    assert check.returncode == 1
+    assert (
+        "alerts.auth.bearer_token_env names the environment variable CHATOPS_TEST_UNSET_WEBHOOK_TOKEN"
+        in checked
+    )
+    start = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatops", "sandbox", "--no-browser", "--config", str(policy),
+        "--data-dir", str(tmp_path / "data"), "--port", "0", "--bot-port", "0",
+        env={**env, "REDIS_URL": dead_redis_url()},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    started = (await start.communicate())[0].decode()
+    assert start.returncode == 2
+    assert "chatops cannot start: the policy has problems" in started
+    assert "CHATOPS_TEST_UNSET_WEBHOOK_TOKEN" in started and "Traceback" not in started
