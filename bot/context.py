@@ -1,4 +1,4 @@
-"""What every handler gets: settings, policy, Redis, the Slack gateway and the incident store, and
+"""What every handler gets: settings, policy, Redis, the Slack gateway, layer and outbox, the incident store, and
 the per-process runtime each feature's part starts (typed attributes, ``None`` until it runs).
 
 The runtime types are named for the type checker only: this module imports no feature code.
@@ -20,6 +20,7 @@ from bot.keys import Keys
 from bot.settings import Settings
 from bot.slack.gateway import GatewayConfig, SlackGateway
 from bot.slack.layer import Slack
+from bot.slack.outbox import Outbox
 
 if TYPE_CHECKING:
     from bot.alerts.part import AlertsRuntime
@@ -45,6 +46,12 @@ class AppContext:
     def slack(self) -> Slack:
         """The typed Slack layer (post, update, invite, channel_id) over ``gateway``."""
         return Slack(self.gateway)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """The durable outbox every non-interactive post goes through (one per process; its
+        sender runs in the outbox part, bot/slack/part.py)."""
+        return Outbox(self.redis, self.keys, self.gateway)
 
     async def close(self) -> None:
         await self.gateway.close()

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 # started in this order, stopped in the reverse order
 PART_MODULES: tuple[str, ...] = (
+    "bot.slack.part",
     "bot.incidents.part",
     "bot.incidents.home_part",
     "bot.alerts.part",

@@ -1,5 +1,7 @@
 """Escalating an incident, by hand or by a timer: record it, tell the war room and the announcement
-thread, invite and DM the targets, page through the pager, and move the pending timers."""
+thread, invite and DM the targets, page through the pager, and move the pending timers. The posts and
+DMs go through the durable outbox, named for the escalation's number: a timer job run again after a
+crash never posts them twice."""
 
 from __future__ import annotations
 
@@ -16,8 +18,10 @@ from bot.escalation import views as views
 from bot.escalation.metrics import ESCALATIONS
 from bot.escalation.runtime import escalation_policy
 from bot.escalation.targets import Selection, reach
+from bot.incidents import posts
 from bot.incidents import workflow as flow
 from bot.slack.errors import SlackCallError
+from bot.slack.outbox import ThreadRef
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +90,22 @@ async def escalate(
         automatic=automatic,
     )
     text = views.escalation_text(inc, selection.label)
-    await flow.post_to_incident(ctx, inc, blocks, text, out)
+    op_id = f"escalation-{inc.escalations}"  # the same escalation is never posted twice
+    await flow.post_to_incident(ctx, inc, blocks, text, op_id=op_id)
     if inc.war_room:
         await flow.invite(ctx, inc.war_room.channel_id, users, out)
     for name in found.channels:
-        try:
+        try:  # a read, so an unknown channel is told to whoever escalated
             cid = await ctx.slack.find_channel(name)
-            if cid is None:
-                raise SlackCallError("conversations.list", f"channel #{name} not found")
-            await ctx.slack.post(cid, blocks, text)
         except SlackCallError as exc:
             out.problem(f"posting in #{name}", exc)
+            continue
+        if cid is None:
+            out.problem(
+                f"posting in #{name}", SlackCallError("conversations.list", f"channel #{name} not found")
+            )
+            continue
+        await posts.post_to(ctx, ThreadRef("esc", inc.id, f"channel-{cid}"), cid, op_id, blocks, text)
     dm = to_dicts(
         views.escalation_dm(
             ctx.policy, inc, label=selection.label, actor=actor, reason=reason, automatic=automatic
@@ -105,10 +114,7 @@ async def escalate(
     for user in users:
         if user == actor or user == ctx.bot_user_id:
             continue
-        try:
-            await ctx.slack.post(user, dm, text)
-        except SlackCallError as exc:
-            out.problem(f"messaging <@{user}>", exc)
+        await posts.post_to(ctx, ThreadRef("esc", inc.id, f"dm-{user}"), user, op_id, dm, text)
     for route in found.pagers:
         out.problems += await paging.request(
             ctx, inc, "trigger", route, label=selection.label, reason=reason, escalation=inc.escalations

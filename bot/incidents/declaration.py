@@ -9,8 +9,10 @@ looks a possibly-made post up before posting again, and adopts a war room its ea
 created (``name_taken`` on a channel the bot created and no other incident owns), so the result is
 one channel, one announcement and one pin.
 
-``CHATOPS_TEST_CRASH_AT=after_state`` is a TEST-ONLY hook: the process kills itself (SIGKILL) right
-after the state write, so a story test can prove the resume. Never set it anywhere else.
+``CHATOPS_TEST_CRASH_AT`` is a TEST-ONLY hook: the process kills itself (SIGKILL) at the named point
+so a story test can prove the resume: ``after_state`` (a declaration's state is written, nothing is
+in Slack), ``after_update_queued`` (a status update's state is written and its posts and re-renders
+are in the outbox, not yet delivered). Never set it anywhere else.
 """
 
 from __future__ import annotations

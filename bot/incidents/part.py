@@ -1,4 +1,5 @@
-"""The incidents part: finishes declarations a dead process left half-built (see declaration.py)."""
+"""The incidents part: draws incident headlines for the outbox (posts.py) and finishes declarations
+a dead process left half-built (see declaration.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import logging
 
 from bot.context import AppContext
+from bot.incidents import posts
 from bot.incidents.declaration import resume_loop
 from bot.parts import BotApp
 from bot.tasks import stop_tasks
@@ -23,6 +25,7 @@ class IncidentsPart:
         return None
 
     async def start(self, ctx: AppContext) -> None:
+        posts.register(ctx)  # the outbox sender draws incident headlines from state
         if not ctx.settings.runs_workers:
             log.info("declaration resume not started here (role %s)", ctx.settings.role)
             return

@@ -1,28 +1,30 @@
 """Incident workflows: the core changes state, then Slack is brought in line with it.
 
-State is written first, so nothing is lost when Slack fails; every Slack problem after that is
-returned as a line for the user (``Outcome.problems``) and logged, never dropped.
+State is written first, so nothing is lost when Slack fails. Posts and re-renders then go through the
+durable outbox (bot/incidents/posts.py): delivered in order, after a crash or a restart too, never
+twice; a post Slack refuses for good is kept in the outbox's dead-letter list and logged. Problems
+with the direct calls (invites, the topic) are returned as lines for the user (``Outcome.problems``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import Block
 
 from bot import blocks, events
-from bot.blocks import to_dicts
 from bot.context import AppContext
 from bot.core import state
 from bot.core.models import Incident, TimelineEntry
-from bot.incidents import declaration, views
+from bot.incidents import declaration, posts, views
 from bot.incidents.outcome import Outcome
 from bot.permissions import require
 from bot.slack.errors import SlackCallError
 
 log = logging.getLogger(__name__)
-
-
-async def _post(ctx: AppContext, channel: str, blocks: list, text: str, thread_ts: str | None = None) -> str:
-    return await ctx.slack.post(channel, blocks, text, thread_ts=thread_ts, unfurl=False)
 
 
 async def declare(
@@ -73,49 +75,40 @@ async def invite(ctx: AppContext, channel: str, users: list[str], out: Outcome) 
 
 
 async def refresh(ctx: AppContext, inc: Incident, out: Outcome, *, topic: bool = False) -> None:
-    """Re-render the headline posts from state (chat.update) and, when asked, the war-room topic.
+    """Bring the headline posts (and, when asked, the war-room topic) in line with the state.
 
-    Renders run one at a time per incident (a Redis lock shared by replicas) and each renders the
-    latest stored state, so a slow older render can never overwrite a newer one."""
-    lock = ctx.redis.lock(
-        ctx.keys.custom(f"{{inc:{inc.id}}}", "render-lock"), timeout=60, blocking_timeout=60
-    )
-    async with lock:
-        latest = await ctx.store.find(inc.id)
-        await _render(ctx, latest or inc, out, topic=topic)
-
-
-async def _render(ctx: AppContext, inc: Incident, out: Outcome, *, topic: bool) -> None:
-    blocks = to_dicts(views.announcement(ctx.policy, inc))
-    text = views.announcement_text(ctx.policy, inc)
-    for ref in (inc.announcement, inc.war_room_message):
-        if ref is None:
-            continue
-        try:
-            await ctx.slack.update(ref.channel, ref.ts, blocks, text)
-        except SlackCallError as exc:
-            out.problem("updating the announcement", exc)
+    The re-render goes through the outbox (bot/incidents/posts.py): the sender draws the latest
+    stored state when it gets there, so a burst of changes renders once and an older state never
+    overwrites a newer one; a crash or restart resumes it."""
+    await posts.rerender(ctx, inc)
     if topic and inc.war_room:
+        # direct: setting a topic is idempotent (a repeat changes nothing, nothing is posted) and
+        # the next change sets it again from state; read the latest state so it never goes back
+        latest = await ctx.store.find(inc.id) or inc
         try:
-            await ctx.gateway.call(
-                "conversations.setTopic", channel=inc.war_room.channel_id, topic=views.topic(ctx.policy, inc)
-            )
+            await ctx.slack.set_topic(inc.war_room.channel_id, views.topic(ctx.policy, latest))
         except SlackCallError as exc:
             out.problem("updating the topic", exc)
 
 
-async def post_to_incident(ctx: AppContext, inc: Incident, blocks: list, text: str, out: Outcome) -> None:
-    """A post in the war room and as a threaded reply under the announcement."""
-    if inc.war_room:
-        try:
-            await _post(ctx, inc.war_room.channel_id, blocks, text)
-        except SlackCallError as exc:
-            out.problem("posting in the war room", exc)
-    if inc.announcement:
-        try:
-            await _post(ctx, inc.announcement.channel, blocks, text, thread_ts=inc.announcement.ts)
-        except SlackCallError as exc:
-            out.problem("posting under the announcement", exc)
+async def post_to_incident(
+    ctx: AppContext,
+    inc: Incident,
+    blocks: Sequence[Block | dict[str, Any]],
+    text: str,
+    out: Outcome | None = None,
+    *,
+    op_id: str | None = None,
+) -> None:
+    """A post in the war room and as a threaded reply under the announcement, through the outbox.
+
+    ``op_id`` names the change the post tells about (default: the incident's version and the text),
+    so pushing it again never posts twice. ``out`` is unused: Slack's answer comes later, and a post
+    it refuses for good lands in the outbox's dead-letter list, logged."""
+    del out
+    if op_id is None:
+        op_id = f"v{inc.version}-{hashlib.sha1(text.encode()).hexdigest()[:12]}"
+    await posts.post(ctx, inc, op_id, blocks, text)
 
 
 async def acknowledge(ctx: AppContext, incident_id: str, user: str) -> Outcome:
@@ -140,9 +133,14 @@ async def update_status(ctx: AppContext, incident_id: str, user: str, status: st
     update = inc.updates[-1]
     out = Outcome(inc, update=update)
     await post_to_incident(
-        ctx, inc, views.status_update(ctx.policy, inc, update), views.status_update_text(inc, update), out
+        ctx,
+        inc,
+        views.status_update(ctx.policy, inc, update),
+        views.status_update_text(inc, update),
+        op_id=f"update-{update.number}",
     )
     await refresh(ctx, inc, out, topic=True)
+    declaration.crash_point_for_tests("after_update_queued")
     out.problems += await events.emit(events.STATUS_UPDATED, ctx, inc, user=user, update=update)
     if inc.is_resolved:
         await _announce_resolution(ctx, inc, out, user)
@@ -151,7 +149,11 @@ async def update_status(ctx: AppContext, incident_id: str, user: str, status: st
 
 async def _announce_resolution(ctx: AppContext, inc: Incident, out: Outcome, user: str) -> None:
     await post_to_incident(
-        ctx, inc, views.resolution(ctx.policy, inc), f"{inc.id} resolved: {blocks.escape(inc.title)}", out
+        ctx,
+        inc,
+        views.resolution(ctx.policy, inc),
+        f"{inc.id} resolved: {blocks.escape(inc.title)}",
+        op_id=f"resolved-v{inc.version}",
     )
     out.problems += await events.emit(events.RESOLVED, ctx, inc, user=user)
 
@@ -174,7 +176,7 @@ async def reopen(ctx: AppContext, incident_id: str, user: str) -> Outcome:
         inc,
         blocks.message(f":arrows_counterclockwise: {inc.id} reopened by <@{user}>"),
         f"{inc.id} reopened",
-        out,
+        op_id=f"reopened-v{inc.version}",
     )
     out.problems += await events.emit(events.REOPENED, ctx, inc, user=user)
     return out
@@ -191,7 +193,7 @@ async def assign_role(ctx: AppContext, incident_id: str, user: str, role: str, a
         inc,
         blocks.message(f":busts_in_silhouette: <@{assignee}> is now {label.label if label else role}"),
         f"{inc.id}: role assigned",
-        out,
+        op_id=f"role-v{inc.version}",
     )
     await refresh(ctx, inc, out, topic=True)
     out.problems += await events.emit(events.ROLE_ASSIGNED, ctx, inc, user=user, role=role, assignee=assignee)

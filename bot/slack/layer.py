@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL_CACHE_TTL = 300
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+# chat.postMessage to a user ID posts in the app's direct message with that user
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 BlockLike = Block | dict[str, Any]
 
@@ -55,7 +57,7 @@ class Slack:
     async def find_channel(self, ref: str) -> str | None:
         """The channel's ID, or None when no channel has that name."""
         name = ref.strip().lstrip("#")
-        if _CHANNEL_ID.match(name):
+        if _CHANNEL_ID.match(name) or _USER_ID.match(name):
             return name
         memo = self._memo.get(name)
         if memo and memo[1] > time.monotonic():
@@ -139,6 +141,9 @@ class Slack:
 
     async def update(self, channel: str, ts: str, blocks: Sequence[BlockLike], text: str) -> None:
         await self.gateway.call("chat.update", channel=channel, ts=ts, blocks=list(blocks), text=text)
+
+    async def set_topic(self, channel: str, topic: str) -> None:
+        await self.gateway.call("conversations.setTopic", channel=channel, topic=topic)
 
     async def permalink(self, channel: str, ts: str) -> str | None:
         data = await self.gateway.call("chat.getPermalink", channel=channel, message_ts=ts)

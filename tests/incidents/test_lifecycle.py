@@ -31,8 +31,12 @@ async def test_declare_opens_a_war_room_and_announces(sandbox: Any, bot: Any) ->
     # responders from the default policy? none configured: only the reporter and the bot
     assert "INC-1" in info["topic"]["value"] and "Critical" in info["topic"]["value"]
 
-    pinned = await message_with(sandbox, room["name"], "INC-1: API gateway down")
-    assert pinned.get("pinned_to"), pinned
+    async def pinned_headline() -> dict[str, Any] | None:  # pinned right after it is posted
+        headline = await message_with(sandbox, room["name"], "INC-1: API gateway down")
+        return headline if headline.get("pinned_to") else None
+
+    pinned = await eventually(pinned_headline)
+    assert room["id"] in pinned["pinned_to"]
     reply = await alice.sees_reply("INC-1")
     assert room["id"] in reply  # the ephemeral reply links the war room
 

@@ -1,0 +1,126 @@
+"""An incident's posts and re-renders, through the durable outbox (``ctx.outbox``).
+
+An incident has three outbox threads:
+
+* ``inc:<id>:ann``: the announcement (adopted root, re-rendered from state) and its thread of
+  updates;
+* ``inc:<id>:head``: the headline copy pinned in the war room (adopted root, re-rendered);
+* ``inc:<id>:room``: the war room's feed (no root: top-level posts, in order).
+
+A re-render only marks the roots as stale: the sender draws the latest state when it gets to them,
+so a burst of changes is one ``chat.update`` per message. A post carries an op id named for the change
+that made it (``update-3``, ``resolved-v12``...), so pushing it again after a retry or a crash never
+posts it twice, and each thread keeps its order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from bot.context import AppContext
+from bot.core.models import Incident
+from bot.incidents import views
+from bot.slack.outbox import Op, Rendered, RenderRef, ThreadRef
+
+RENDER_KIND = "inc"
+
+
+def announcement_thread(incident_id: str) -> ThreadRef:
+    return ThreadRef("inc", incident_id, "ann")
+
+
+def headline_thread(incident_id: str) -> ThreadRef:
+    return ThreadRef("inc", incident_id, "head")
+
+
+def room_feed(incident_id: str) -> ThreadRef:
+    return ThreadRef("inc", incident_id, "room")
+
+
+def render_ref(incident_id: str) -> RenderRef:
+    return RenderRef(RENDER_KIND, incident_id)
+
+
+def register(ctx: AppContext) -> None:
+    """Let this process's outbox draw incident headlines (at start-up, before anything is due)."""
+
+    async def render(incident_id: str) -> Rendered | None:
+        inc = await ctx.store.find(incident_id)
+        if inc is None:
+            return None
+        return views.announcement_text(ctx.policy, inc), views.announcement(ctx.policy, inc)
+
+    ctx.outbox.register_renderer(RENDER_KIND, render)
+
+
+async def rerender(ctx: AppContext, inc: Incident) -> None:
+    """Mark the announcement and the war-room headline for a re-render from the latest state."""
+    if inc.announcement is not None:
+        await ctx.outbox.push(
+            announcement_thread(inc.id),
+            inc.announcement.channel,
+            render=render_ref(inc.id),
+            root_ts=inc.announcement.ts,
+            touch=True,
+        )
+    if inc.war_room_message is not None:
+        await ctx.outbox.push(
+            headline_thread(inc.id),
+            inc.war_room_message.channel,
+            render=render_ref(inc.id),
+            root_ts=inc.war_room_message.ts,
+            touch=True,
+        )
+
+
+async def post(
+    ctx: AppContext,
+    inc: Incident,
+    op_id: str,
+    blocks: Sequence[Block | dict[str, Any]],
+    text: str,
+    *,
+    room: bool = True,
+    announcement: bool = True,
+) -> bool:
+    """A post in the war room (top level) and/or as a reply under the announcement; False when
+    the incident has neither."""
+    op = Op.of_blocks(op_id, blocks, text)
+    queued = False
+    if room and inc.war_room is not None:
+        await ctx.outbox.push(room_feed(inc.id), inc.war_room.channel_id, ops=[op])
+        queued = True
+    if announcement and inc.announcement is not None:
+        await ctx.outbox.push(
+            announcement_thread(inc.id),
+            inc.announcement.channel,
+            render=render_ref(inc.id),
+            root_ts=inc.announcement.ts,
+            ops=[op],
+        )
+        queued = True
+    return queued
+
+
+async def post_in_room(
+    ctx: AppContext, inc: Incident, op_id: str, blocks: Sequence[Block | dict[str, Any]], text: str
+) -> bool:
+    """One post where the responders are: the war room, else under the announcement."""
+    if inc.war_room is not None:
+        return await post(ctx, inc, op_id, blocks, text, announcement=False)
+    return await post(ctx, inc, op_id, blocks, text, room=False)
+
+
+async def post_to(
+    ctx: AppContext,
+    thread: ThreadRef,
+    channel: str,
+    op_id: str,
+    blocks: Sequence[Block | dict[str, Any]],
+    text: str,
+) -> None:
+    """A top-level post in any channel (or a user's DM: its user ID), in ``thread``'s order."""
+    await ctx.outbox.push(thread, channel, ops=[Op.of_blocks(op_id, blocks, text)])
