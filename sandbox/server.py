@@ -12,6 +12,7 @@ from aiohttp import web
 from sandbox.config import SandboxConfig
 from sandbox.core import Core
 from sandbox.delivery import Delivery
+from sandbox.home import HomeTab
 from sandbox.interactions import Interactions
 from sandbox.jsonapi import JsonApi
 from sandbox.methods_files import FileRoutes
@@ -68,6 +69,7 @@ class Sandbox:
         self.delivery.bot_url = bot_url
         self.delivery.event_retry_delays = list(self.core.config.event_retry_delays)
         self.actions = Interactions(self.core, self.delivery)
+        self.home = HomeTab(self.core, self.delivery, self.actions)  # the App Home tab
         self.socket = SocketMode(self.core, self.delivery)
         self.delivery.socket = self.socket
         self.app = self.build_app()
@@ -81,6 +83,7 @@ class Sandbox:
         app.add_routes(ResponseUrls(self.core).routes())
         app.add_routes(FileRoutes(self.core).routes())
         app.add_routes(JsonApi(self.core, self.delivery, self.actions).routes())
+        app.add_routes(self.home.routes())
         app.add_routes(Page().routes())
         return app
 

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import events
+from bot.config.escalation import EscalationPolicy
 from bot.config.oncall import upcoming_shifts, who_is_on_call
 from bot.context import AppContext
 from bot.core.models import Incident
@@ -49,10 +50,11 @@ def _key(ctx: AppContext, *parts: str) -> str:
 # ---- reading the state -----------------------------------------------------------------------
 
 
-def on_call_now(ctx: AppContext, now: datetime) -> tuple[list[hv.OnCall], list[str]]:
+def on_call_now(esc: EscalationPolicy, now: datetime) -> tuple[list[hv.OnCall], list[str]]:
+    """Who holds each rotation at ``now`` and until when (pure)."""
     out: list[hv.OnCall] = []
     problems: list[str] = []
-    for rotation in escalation_policy(ctx).rotations:
+    for rotation in esc.rotations:
         try:
             user = who_is_on_call(rotation, now)
             shift = upcoming_shifts(rotation, now, 1) if user else []
@@ -79,7 +81,7 @@ async def follow_ups(ctx: AppContext, user: str) -> list[hv.FollowUp]:
 async def state_for(ctx: AppContext, user: str) -> hv.HomeState:
     now = datetime.now(UTC)
     open_incidents = await ctx.store.list(include_resolved=False, limit=500)
-    on_call, problems = on_call_now(ctx, now)
+    on_call, problems = on_call_now(escalation_policy(ctx), now)
     return hv.HomeState(
         user=user,
         open_incidents=open_incidents,
