@@ -24,9 +24,9 @@ from bot.blocks import clip, to_dicts
 from bot.context import AppContext
 from bot.core.state import Refused
 from bot.core.store import NotFound
-from bot.gateway import SlackCallError
 from bot.listeners import Reply, SlashCommand
 from bot.permissions import Denied
+from bot.slack.errors import SlackCallError
 
 log = logging.getLogger(__name__)
 
