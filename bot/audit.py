@@ -6,13 +6,21 @@ escalations, pages, remediations — lands in ``<prefix>:audit``. ``chatops audi
 
 Writing the trail never breaks the action it describes: a failed write is logged as an error
 (with the record, so the log holds it instead) and the caller carries on.
+
+One round trip per request: the listener pipeline opens a :func:`batch` around a request, the records
+made meanwhile (the request's incident events included) are kept in it, and the pipeline writes them
+together with its own record in one pipelined request (:func:`flush`). A record made after the batch
+was written (by a task the request started) is written at once, as without a batch.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -91,6 +99,72 @@ def incident_of(value: Any) -> str | None:
     return text if _INCIDENT.match(text) else None
 
 
+@dataclass
+class Batch:
+    """Records kept for one request, written together by :func:`flush`."""
+
+    records: list[AuditRecord] = field(default_factory=list)
+    open: bool = True
+
+
+_batch: contextvars.ContextVar[Batch | None] = contextvars.ContextVar("chatops_audit_batch", default=None)
+
+
+@contextmanager
+def batch() -> Iterator[Batch]:
+    """Keep the records made in this block (and in tasks it starts, until flushed) for one write."""
+    current = Batch()
+    token = _batch.set(current)
+    try:
+        yield current
+    finally:
+        _batch.reset(token)
+
+
+async def flush(redis: aioredis.Redis, keys: Keys, pending: Batch, *last: AuditRecord) -> None:
+    """Write the batch's records and ``last`` in one pipelined round trip; the batch is closed (later
+    records are written at once). A failed write is logged with the records, never raised."""
+    pending.open = False
+    records = [*pending.records, *last]
+    pending.records = []
+    if not records:
+        return
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for rec in records:
+                fields: dict[Any, Any] = rec.fields()
+                pipe.xadd(keys.audit(), fields, maxlen=MAX_LEN, approximate=True)
+            ids = await pipe.execute()
+    except Exception as exc:
+        for rec in records:
+            log.error("audit record not stored (%s): %s", exc, json.dumps(rec.as_json(), default=str))
+        return
+    for rec, entry_id in zip(records, ids, strict=True):
+        rec.id = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+def make(
+    *,
+    actor: str,
+    action: str,
+    outcome: str = "ok",
+    incident: str | None = None,
+    channel: str | None = None,
+    detail: str = "",
+    **data: Any,
+) -> AuditRecord:
+    return AuditRecord(
+        at=datetime.now(UTC),
+        actor=actor or "unknown",
+        action=action,
+        outcome=outcome,
+        incident=incident,
+        channel=channel,
+        detail=detail,
+        data=data,
+    )
+
+
 async def append(redis: aioredis.Redis, keys: Keys, rec: AuditRecord) -> str | None:
     """Store one record; returns its stream id, or None (logged) when the store is unavailable."""
     try:
@@ -118,17 +192,16 @@ async def record(
     """Append to the audit trail. For other parts: escalations, pages, remediations, ...
 
     ``outcome`` is one of ok, usage, refused, denied, error, duplicate (free text is kept too).
+    Inside a request's :func:`batch` the record is kept and written with the request's own (the
+    return value is then None: its id is not known yet).
     """
-    rec = AuditRecord(
-        at=datetime.now(UTC),
-        actor=actor or "unknown",
-        action=action,
-        outcome=outcome,
-        incident=incident,
-        channel=channel,
-        detail=detail,
-        data=data,
+    rec = make(
+        actor=actor, action=action, outcome=outcome, incident=incident, channel=channel, detail=detail, **data
     )
+    pending = _batch.get()
+    if pending is not None and pending.open:
+        pending.records.append(rec)
+        return None
     return await append(ctx.redis, ctx.keys, rec)
 
 

@@ -12,7 +12,12 @@ Every request takes the same steps, in this order:
 6. audit record and metrics, whatever the outcome (bot/audit.py, bot/metrics.py)
 7. answer       where the user is (bot/answers.py), with an error id for anything unexpected
 
-Commands, buttons, shortcuts and events ack first and work after. A modal is where its user is
+Commands, buttons, shortcuts and events ack first and work after; a command whose handler is done
+within ``QUICK_ANSWER_SECONDS`` is answered in the ack's body itself (no second request to its
+response_url), a slower one is acked empty and answered on the response_url when done. Steps 2, 4
+and 6 cost at most two Redis round trips: the claim (one ``SET NX``), the permission check (none:
+the policy is in memory, group membership cached in process and in Redis) and one pipelined write of
+the request's audit records (its incident events included, bot/audit.py ``batch``). A modal is where its user is
 looking, so its permission check and its fast validation run before the ack (bounded by
 ``bot.submissions.ACK_BUDGET``) and the slow rest of its work (a ``Finish``) after it. Slack's Events API is
 acknowledged by Bolt itself as soon as an event matches: an event's retry claim therefore runs
@@ -22,6 +27,7 @@ Modal submissions take the same steps in bot/submissions.py.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
@@ -48,6 +54,7 @@ from bot.listeners import (
 from bot.metrics import ACTIONS as ACTION_METRIC
 from bot.metrics import COMMANDS, LISTENER_REQUESTS, LISTENER_SECONDS
 from bot.permissions import require
+from bot.slack import lanes
 
 log = logging.getLogger(__name__)
 Ack = Callable[..., Awaitable[Any]]
@@ -58,6 +65,8 @@ UNKNOWN_BUTTON = ":warning: This button is not handled by this version of the bo
 UNKNOWN_SHORTCUT = ":warning: This shortcut is not handled by this version of the bot."
 # a Slack retry of a click or an event is only counted: the original is in the trail already
 QUIET_DUPLICATES = ("act", "event")
+# a command answered within this time is answered in its ack (Slack waits 3 s for the ack)
+QUICK_ANSWER_SECONDS = 0.5
 
 
 @dataclass
@@ -73,6 +82,7 @@ class Job:
     incident: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
+    batch: audit.Batch | None = None  # the request's audit records, written with its own
 
     @property
     def actor(self) -> str:
@@ -96,8 +106,7 @@ async def settle(job: Job, outcome: str, detail: str = "") -> None:
     _count(job, outcome)
     if outcome != "duplicate":
         LISTENER_SECONDS.labels(job.kind).observe(time.monotonic() - job.started)
-    await audit.record(
-        job.ctx,
+    rec = audit.make(
         actor=job.actor,
         action=job.label,
         outcome=outcome,
@@ -106,6 +115,10 @@ async def settle(job: Job, outcome: str, detail: str = "") -> None:
         detail=detail,
         **job.data,
     )
+    if job.batch is not None:
+        await audit.flush(job.ctx.redis, job.ctx.keys, job.batch, rec)  # one round trip for all
+    else:
+        await audit.append(job.ctx.redis, job.ctx.keys, rec)
 
 
 async def first_time(job: Job, claims: list[Claim | None]) -> bool:
@@ -147,8 +160,22 @@ class _Usage:
 Work = Callable[[], Awaitable[Reply | _Usage | None]]
 
 
+def _outcome(result: Reply | _Usage | Failure | None) -> tuple[str, str, Reply | None]:
+    if isinstance(result, Failure):
+        return result.outcome, result.detail, result.reply
+    if isinstance(result, _Usage):
+        return "usage", result.problem, result.reply
+    return "ok", "", result
+
+
 async def _ackfirst_time(job: Job, ack: Ack, claims: list[Claim | None], work: Work) -> None:
     """Commands, buttons, shortcuts and events: ack, then check, work, record and answer."""
+    with audit.batch() as pending:
+        job.batch = pending
+        await _ackfirst_batched(job, ack, claims, work)
+
+
+async def _ackfirst_batched(job: Job, ack: Ack, claims: list[Claim | None], work: Work) -> None:
     try:
         first = await first_time(job, claims)
     except Exception as exc:  # the store is down: nothing was done, say so
@@ -158,18 +185,29 @@ async def _ackfirst_time(job: Job, ack: Ack, claims: list[Claim | None], work: W
         if job.kind != "command":
             await job.where.send(job.ctx, lost.reply)
         return
-    await ack()
     if not first:
+        await ack()
         return
-    result = await attempt(job, work)
-    outcome, detail, reply = "ok", "", result
-    if isinstance(result, Failure):
-        outcome, detail, reply = result.outcome, result.detail, result.reply
-    elif isinstance(result, _Usage):
-        outcome, detail, reply = "usage", result.problem, result.reply
+    if job.kind == "command":
+        # the work starts before the ack: a quick answer goes in the ack's body
+        task = asyncio.create_task(attempt(job, work), name=f"command:{job.label}")
+        done, _ = await asyncio.wait({task}, timeout=QUICK_ANSWER_SECONDS)
+        if task in done:
+            outcome, detail, reply = _outcome(task.result())
+            await ack(**(reply.payload() if reply is not None else {}))
+            lanes.LANE_VISIBLE.labels(lanes.INTERACTIVE).observe(time.monotonic() - job.started)
+            await settle(job, outcome, detail)
+            return
+        await ack()
+        result = await task
+    else:
+        await ack()
+        result = await attempt(job, work)
+    outcome, detail, reply = _outcome(result)
     await settle(job, outcome, detail)
     if isinstance(reply, Reply):
         await job.where.send(job.ctx, reply)
+        lanes.LANE_VISIBLE.labels(lanes.INTERACTIVE).observe(time.monotonic() - job.started)
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,12 +35,14 @@ from bot.alerts.state import GroupState, group_id
 from bot.config.alerts import AlertsPolicy
 from bot.core.optimistic import Decision, Raw, update_atomically
 from bot.keys import Keys
+from bot.scheduling import Yielder
 from bot.slack.outbox import Op, Outbox, Rendered
 from bot.tasks import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
 CONSUMER_GROUP = "alert-workers"
+GROUP_CONCURRENCY = 8  # alert groups processed at once by one worker
 EPISODE_TTL = 30 * 86400
 
 # KEYS: pending. ARGV: the item to drop from the head (only if it still is the head).
@@ -123,6 +125,8 @@ class AlertWorker:
         self.batch = batch
         self.consumer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._pop_if_head = redis.register_script(_POP_IF_HEAD)
+        self._slots = asyncio.Semaphore(GROUP_CONCURRENCY)
+        self._yielder = Yielder("alert-worker")
         outbox.register_renderer("ag", self.render_group)
         outbox.register_renderer("storm", self.render_storm)
 
@@ -231,9 +235,13 @@ class AlertWorker:
             by_group.setdefault(group_id(payload.group_key), []).append((entry_id, payload))
 
         async def run_group(items: list[tuple[str, WebhookPayload]]) -> None:
-            for entry_id, payload in items:
-                await self.process(entry_id, payload)
-                await self._ack(entry_id)
+            # bounded and yielding (bot/scheduling.py): a storm leaves the loop to people and intake
+            async with self._slots:
+                for entry_id, payload in items:
+                    started = time.perf_counter()
+                    await self.process(entry_id, payload)
+                    await self._ack(entry_id)
+                    await self._yielder.pause(time.perf_counter() - started)
 
         results = await asyncio.gather(
             *(run_group(items) for items in by_group.values()), return_exceptions=True
