@@ -35,7 +35,8 @@ if old then
     return 0
   end
 end
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({mark = tonumber(ARGV[2]), at = tonumber(ARGV[3])}))
+-- kept as strings: cjson would print numbers with 14 digits, losing the microseconds of the mark
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode({mark = ARGV[2], at = ARGV[3]}))
 return 1
 """
 
