@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from bot import blocks
+from bot import blocks, people
 from bot import text as stext
 from bot.core.store import normalise_id
 from bot.directory import resolve_principals
@@ -22,7 +22,7 @@ from bot.escalation import buttons as actions  # noqa: F401  (registers the esca
 from bot.escalation import views as esc_views
 from bot.escalation.engine import escalate as run_escalation
 from bot.escalation.runtime import escalation_policy
-from bot.escalation.targets import reach, select
+from bot.escalation.targets import Selection, reach, select
 from bot.incidents.lookup import incident_for
 from bot.listeners import (
     MAX_TEXT,
@@ -40,7 +40,7 @@ USAGE = [
     "/escalate <INC> <level-or-target> [reason]",
     '/escalate INC-123 tech-lead "no progress after 30 min"',
     "/escalate INC-123 2",
-    "/escalate who",
+    "/escalate INC-123 @carol   (people and groups too: @name, name, e-mail, @group)",
 ]
 
 
@@ -48,6 +48,7 @@ class EscalateArgs(BaseModel):
     incident_id: str | None = None
     target: str | None = None
     reason: str = Field(default="", max_length=MAX_TEXT)
+    target_text: str = ""  # the target as Slack sent it (a mention keeps its user ID)
     # "/escalate 2 db is down" in a war room: 2 may be the level rather than incident #2
     bare_number: bool = False
 
@@ -61,7 +62,13 @@ def parse_escalate(text: str) -> EscalateArgs:
         words = words[1].split(maxsplit=1) if len(words) > 1 else []
     target = stext.plain(words[0]) if words else None  # a group mention names its handle
     reason = unquote(words[1]) if len(words) > 1 else ""
-    return EscalateArgs(incident_id=incident_id, target=target, reason=reason[:MAX_TEXT], bare_number=bare)
+    return EscalateArgs(
+        incident_id=incident_id,
+        target=target,
+        reason=reason[:MAX_TEXT],
+        bare_number=bare,
+        target_text=words[0] if words else "",
+    )
 
 
 def as_level_in_war_room(text: str) -> EscalateArgs:
@@ -72,7 +79,7 @@ def as_level_in_war_room(text: str) -> EscalateArgs:
     if not words:
         return EscalateArgs()
     reason = unquote(words[1])[:MAX_TEXT] if len(words) > 1 else ""
-    return EscalateArgs(target=stext.plain(words[0]), reason=reason)
+    return EscalateArgs(target=stext.plain(words[0]), reason=reason, target_text=words[0])
 
 
 def levels_problem(req: Request, problem: str) -> UsageError:
@@ -97,13 +104,28 @@ async def to(req: Request, args: EscalateArgs) -> Reply:
         alternative = as_level_in_war_room(req.text)
         if alternative.target and await req.ctx.store.incident_for_channel(req.channel_id):
             args, selection = alternative, select(esc, alternative.target)
+    target = args.target or ""
+    if selection is None and not target.isdigit():
+        selection = await people_selection(req, args.target_text or target)
     if selection is None:
-        raise levels_problem(req, f"`{args.target}` is not a level or role in the policy.")
+        raise levels_problem(req, f"`{stext.escape(target)}` is not a level or role in the policy.")
     inc = await incident_for(req, args.incident_id)
     reason, _ = await stext.resolve_names(req.ctx, args.reason)  # Slack text; typed @names made mentions
     out = await run_escalation(req.ctx, inc.id, selection, actor=req.user_id, reason=reason)
     text = f":arrow_double_up: {inc.id} escalated to {selection.label}."
     return with_problems(Reply(blocks.message(text), text="escalated"), out.problems)
+
+
+async def people_selection(req: Request, target: str) -> Selection | None:
+    """Escalating to people: a mention, typed @name, name, e-mail or user group. None when the
+    word names nobody and does not look like a person (then it was meant as a level or role); a
+    UsageError naming it when it looks like one."""
+    found = await people.find_people(req.ctx, target, groups=True)
+    if found.users and not found.unknown:
+        return Selection(stext.plain(target), users=tuple(found.users))
+    if people.looks_like_person(target) and (problem := found.problem()):
+        raise levels_problem(req, f"{problem} It is not a level or role in the policy either.")
+    return None
 
 
 class WhoArgs(BaseModel):

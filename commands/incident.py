@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from bot import blocks
+from bot import blocks, people
 from bot import text as stext
 from bot.core.store import normalise_id
 from bot.incidents import (
@@ -27,7 +27,6 @@ from bot.listeners import (
     slash_command,
     split,
     unquote,
-    user_id_of,
     validate,
     with_problems,
 )
@@ -219,46 +218,89 @@ async def reopen(req: Request, args: RefArgs) -> Reply:
 class RoleArgs(BaseModel):
     incident_id: str | None
     role: str
-    user: str
+    person: str  # Slack text naming one person, resolved by the handler (bot/people.py)
 
 
 def parse_role(raw: str) -> RoleArgs:
-    words = split(raw, 3)
+    words = split(raw, 1)
     incident_id = None
     if words and looks_like_incident(words[0]):
-        incident_id = normalise_id(words.pop(0))
-    if len(words) != 2:
-        raise UsageError("Give a role and a person, e.g. `commander @alice`.")
-    # a mention Slack encoded, a user ID, or a typed @name looked up by the handler
-    user = user_id_of(words[1]) or (f"@{name}" if (name := stext.name_ref_of(words[1])) else None)
-    if user is None:
-        raise UsageError(f"`{stext.plain(words[1])}` is not a person: mention them, e.g. @alice.")
-    return RoleArgs(incident_id=incident_id, role=stext.plain(words[0]), user=user)
+        incident_id = normalise_id(words[0])
+        words = split(words[1], 1) if len(words) > 1 else []
+    if len(words) != 2 or not words[1].strip():
+        raise UsageError("Give a role and a person, e.g. `tech-lead @carol` or `scribe carol@example.com`.")
+    return RoleArgs(incident_id=incident_id, role=stext.plain(words[0]), person=words[1])
+
+
+async def one_person(req: Request, text: str, what: str = "a person") -> str:
+    """The user ID of the one person ``text`` names; a UsageError naming what matched nobody."""
+    user, found = await people.find_person(req.ctx, text)
+    if user is not None:
+        return user
+    if problem := found.problem():
+        raise UsageError(problem)
+    if len(found.users) > 1:
+        raise UsageError(f"Name one person as {what}, not {len(found.users)}.")
+    raise UsageError(f"`{stext.plain(text)}` is not a person: give a mention, @name, name or e-mail.")
 
 
 @incident.sub(
     "role",
     permission="update",
-    usage=["/incident role <INC> <commander|tech-lead|comms-lead|scribe> <@user>"],
-    summary="Assign a role",
+    usage=[
+        "/incident role <INC> <commander|tech-lead|comms-lead|scribe> <person>",
+        "/incident role INC-12 tech-lead @carol",
+    ],
+    summary="Assign a role (a mention, @name, name or e-mail)",
     parse=parse_role,
 )
 async def role(req: Request, args: RoleArgs) -> Reply:
     if req.ctx.policy.role(args.role) is None:
         names = ", ".join(r.name.replace("_", "-") for r in req.ctx.policy.roles)
-        raise UsageError(f"`{args.role}` is not a role. Roles: {names}.")
-    user = args.user
-    if user.startswith("@"):
-        found = await stext.find_person(req.ctx, user)
-        if found is None:
-            raise UsageError(
-                f"Nobody in this workspace is called `{stext.escape(user)}`: mention them, e.g. @alice."
-            )
-        user = found
+        raise UsageError(f"`{stext.escape(args.role)}` is not a role. Roles: {names}.")
+    user = await one_person(req, args.person, f"the {args.role}")
     inc = await incident_for(req, args.incident_id)
     out = await flow.assign_role(req.ctx, inc.id, req.user_id, args.role, user)
     return with_problems(
         Reply(blocks.message(f"<@{user}> is now {stext.escape(args.role)} of {inc.id}."), text="role"),
+        out.problems,
+    )
+
+
+def parse_invite(text: str) -> RefArgs:
+    args = _ref_then_text(text)
+    if not args.text.strip():
+        raise UsageError("Say whom to invite: mentions, @names, names, e-mails or @groups.")
+    return args
+
+
+@incident.sub(
+    "invite",
+    permission="update",
+    usage=[
+        "/incident invite <INC> <people or @groups>",
+        "/incident invite INC-12 @carol dave@example.com @payments-team",
+    ],
+    summary="Invite people and groups to the war room",
+    parse=parse_invite,
+)
+async def invite(req: Request, args: RefArgs) -> Reply:
+    found = await people.find_people(req.ctx, args.text, groups=True)
+    if not found.users:
+        raise UsageError(found.problem() or "Say whom to invite.")
+    inc = await incident_for(req, args.incident_id)
+    if inc.war_room is None:
+        raise UsageError(f"{inc.id} has no war room to invite people to.")
+    out = flow.Outcome(inc)
+    await flow.invite(req.ctx, inc.war_room.channel_id, found.users, out)
+    who = ", ".join(f"<@{u}>" for u in found.users[:30])
+    more = f" and {len(found.users) - 30} more" if len(found.users) > 30 else ""
+    tail = f"\n{problem}" if (problem := found.problem()) else ""
+    return with_problems(
+        Reply(
+            blocks.message(f":wave: Invited {who}{more} to <#{inc.war_room.channel_id}>.{tail}"),
+            text="invited",
+        ),
         out.problems,
     )
 
@@ -318,5 +360,6 @@ def parse_nothing(text: str) -> NoArgs:
 async def help_(req: Request, args: NoArgs) -> Reply:
     from bot.listeners import REGISTRY
 
-    lines = [line for cmd in REGISTRY.values() for line in cmd.usage_lines()]
-    return Reply(blocks.usage("the incident bot", lines), text="help")
+    # each line once: several sub-commands share usage lines (e.g. /runbook's show and help)
+    lines = list(dict.fromkeys(line.strip() for cmd in REGISTRY.values() for line in cmd.usage_lines()))
+    return Reply(blocks.usage("the incident bot", [line for line in lines if line]), text="help")

@@ -16,7 +16,6 @@ from bot import blocks
 from bot import text as stext
 from bot.core.models import utcnow
 from bot.core.store import normalise_id
-from bot.slack.errors import SlackCallError
 from bot.incidents.lookup import incident_for
 from bot.listeners import (
     Click,
@@ -26,17 +25,19 @@ from bot.listeners import (
     action,
     looks_like_incident,
     unquote,
-    user_id_of,
     validate,
     with_problems,
 )
+from bot.people import looks_like_person
 from bot.review import stats as stats_mod
 from bot.review import views as views
 from bot.review import workflow
 from bot.review.upload import Upload, upload_files
-from commands.incident import RefArgs, incident, parse_ref_only
+from bot.slack.errors import SlackCallError
+from commands.incident import RefArgs, incident, not_found, one_person, parse_ref_only
 
 ACTION_TEXT_MAX = 500
+_OWNER = re.compile(r"(?<!\S)owner[=:]\s*(\"[^\"]*\"|“[^”]*”|\S+)", re.IGNORECASE)
 _DUE = re.compile(r"^due[:=]?(\d{4}-\d{2}-\d{2})?$", re.IGNORECASE)
 
 
@@ -111,12 +112,15 @@ class ActionArgs(BaseModel):
 
 
 def parse_action(text: str) -> ActionArgs:
+    owner: str | None = None
+    if m := _OWNER.search(text):  # owner=carol, owner="Carol Chen", owner=carol@example.com
+        owner = unquote(m.group(1))
+        text = text[: m.start()] + text[m.end() :]
     words = text.split()
     incident_id = None
     if words and looks_like_incident(words[0]):
         incident_id = normalise_id(words.pop(0))
     due: date | None = None
-    owner: str | None = None
     # from the end: [due YYYY-MM-DD] then [@owner]
     if words:
         m = _DUE.match(words[-1]) if len(words) >= 1 else None
@@ -134,11 +138,11 @@ def parse_action(text: str) -> ActionArgs:
                 due = date.fromisoformat(date_word)
             except ValueError as exc:
                 raise UsageError(f"`{date_word}` is not a date; write it as YYYY-MM-DD.") from exc
-    if words and user_id_of(words[-1]):
-        owner = user_id_of(words.pop())
-    elif words and (name := stext.name_ref_of(words[-1])):  # typed @name: looked up by the handler
-        words.pop()
-        owner = f"@{name}"
+    # [owner]: a mention, typed @name, group (refused: one owner), e-mail, or owner=<name>
+    if owner is None and words and looks_like_person(words[-1]):
+        owner = words.pop()
+    if owner is not None and words and looks_like_person(words[-1]):
+        raise UsageError("An action item has one owner: name one person at the end.")
     body = unquote(" ".join(words))
     if not body:
         raise UsageError(
@@ -151,22 +155,21 @@ def parse_action(text: str) -> ActionArgs:
     "action",
     permission="update",
     usage=[
-        "/incident action <INC> <text> [@owner] [due YYYY-MM-DD]",
+        "/incident action <INC> <text> [owner] [due YYYY-MM-DD]",
         "/incident action INC-12 Alert on queue depth @bob due 2030-01-31",
     ],
     summary="Add a follow-up action item",
     parse=parse_action,
 )
 async def add_action(req: Request, args: ActionArgs) -> Reply:
-    owner = args.owner
-    if owner and owner.startswith("@"):
-        owner = await stext.find_person(req.ctx, owner)
-        if owner is None:
-            raise UsageError(f"Nobody in this workspace is called `{stext.escape(args.owner or '')}`.")
+    owner = await one_person(req, args.owner, "the owner") if args.owner else None
     inc = await incident_for(req, args.incident_id)
-    body, _ = await stext.resolve_names(req.ctx, args.text)
+    body, unknown = await stext.resolve_names(req.ctx, args.text)
     item = await workflow.add_action(req.ctx, inc.id, req.user_id, body, owner, args.due)
-    return Reply(views.action_added(inc, item), text=f"action item #{item.number} added")
+    shown = views.action_added(inc, item)
+    if unknown:
+        shown = [*shown, *blocks.message(not_found(unknown).strip())]
+    return Reply(shown, text=f"action item #{item.number} added")
 
 
 @incident.sub(

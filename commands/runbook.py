@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.blocks import section
+from bot.blocks import section, usage
 from bot.core.store import normalise_id
 from bot.incidents.lookup import incident_for
 from bot.listeners import (
@@ -81,8 +81,6 @@ async def list_(req: Request, args: NoArgs) -> Reply:
 
 @runbook.sub("help", aliases=("?",), usage=USAGE, summary="Runbook help", parse=parse_list)
 async def help_(req: Request, args: NoArgs) -> Reply:
-    from bot.incidents.views import usage
-
     return Reply(usage("/runbook", USAGE), text="Usage of /runbook")
 
 

@@ -114,6 +114,8 @@ async def post_to_incident(
 async def acknowledge(ctx: AppContext, incident_id: str, user: str) -> Outcome:
     inc, _ = await ctx.store.apply(incident_id, state.acknowledge(user))
     out = Outcome(inc)
+    if inc.war_room:  # the acknowledger (commander unless someone already is) joins the war room
+        await invite(ctx, inc.war_room.channel_id, [user], out)
     await refresh(ctx, inc, out, topic=True)
     out.problems += await events.emit(events.ACKNOWLEDGED, ctx, inc, user=user)
     return out

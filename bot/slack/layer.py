@@ -190,9 +190,9 @@ class Slack:
             await self.gateway.call("conversations.invite", channel=channel, users=",".join(users))
             return []
         except SlackCallError as exc:
-            if exc.error == "already_in_channel":
-                return []
             if len(users) == 1:
+                if exc.error == "already_in_channel":
+                    return []
                 return [(users[0], exc)]
         failed: list[tuple[str, SlackCallError]] = []
         for user in users:
