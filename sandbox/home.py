@@ -14,7 +14,8 @@ Shapes as Slack documents them:
 
 JSON API: ``POST /sandbox/home/open {user, tab?}``, ``GET /sandbox/home?user=``, ``POST
 /sandbox/home/click {user, action_id, value?, selected_option?}``, ``GET /sandbox/shortcuts`` (the
-app's shortcuts from its manifest, for the page's menus).
+app's shortcuts from its manifest, for the page's menus), ``POST /sandbox/shortcut {user,
+callback_id, channel?, message_ts?}`` (a global shortcut, or a message's with channel and ts).
 """
 
 from __future__ import annotations
@@ -148,6 +149,7 @@ class HomeTab:
             web.post("/sandbox/home/open", self._open),
             web.post("/sandbox/home/click", self._click),
             web.get("/sandbox/shortcuts", self._shortcuts),
+            web.post("/sandbox/shortcut", self._shortcut),
         ]
 
     @staticmethod
@@ -198,6 +200,22 @@ class HomeTab:
             )
         except InteractionError as exc:
             return self._error(exc)
+        return web.json_response(result)
+
+    async def _shortcut(self, request: web.Request) -> web.Response:
+        """Use a global shortcut (``user, callback_id``) or a message's (plus ``channel, message_ts``)."""
+        data = await self._body(request)
+        missing = [k for k in ("user", "callback_id") if not data.get(k)]
+        if missing:
+            return web.json_response({"ok": False, "error": "missing_field", "fields": missing}, status=400)
+        try:
+            result = await self.actions.shortcut(
+                str(data["user"]), str(data["callback_id"]), data.get("channel"), data.get("message_ts")
+            )
+        except InteractionError as exc:
+            status = 404 if exc.error in ("user_not_found", "channel_not_found", "message_not_found") else 400
+            return web.json_response({"ok": False, "error": exc.error, **exc.extra}, status=status)
+        result.pop("payload", None)
         return web.json_response(result)
 
     async def _shortcuts(self, request: web.Request) -> web.Response:

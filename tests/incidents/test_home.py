@@ -5,6 +5,7 @@ incidents of any titles."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -190,3 +191,56 @@ def test_on_call_lists_each_rotation(bot_policy: str) -> None:
 
 async def _async(value: Any) -> Any:
     return value
+
+
+# ---- the sandbox page: a Home tab and a message's shortcut menu, as in Slack ---------------------
+
+CHROMIUM = shutil.which("chromium")
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
+async def test_page_home_tab_and_message_shortcut(sandbox: Any, bot: Any) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    expect.set_options(timeout=15_000)
+    await sandbox.say("bob", "#incidents", "Payments latency spiking\nsince 10:00, p99 at 4 s")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 1440, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            await page.goto(sandbox.url + "/#/C0INCIDENTS")
+            await expect(page.locator("#user-switcher")).to_have_value(ALICE)
+
+            # a message's ⋮ menu lists the app's message shortcuts
+            message = page.locator(".msg", has_text="Payments latency spiking").first
+            await message.hover()
+            await message.locator(".msg-shortcuts").click()
+            await page.locator(".shortcut-menu button", has_text="Declare incident").click()
+            modal = page.locator("#modal-layer .modal")
+            await expect(modal).to_contain_text("Declare incident")
+            await expect(modal.locator("input").first).to_have_value("Payments latency spiking")
+            await modal.locator("select").first.select_option("high")
+            await modal.locator("[data-modal-submit]").click()
+            incident = await eventually(lambda: bot.ctx.store.find("INC-1"))
+            assert incident.title == "Payments latency spiking" and incident.severity == "high"
+
+            # the Home tab: opening it delivers app_home_opened; the published view shows INC-1
+            await page.locator("#home-link").click()
+            home_pane = page.locator("#home-pane")
+            await expect(home_pane).to_contain_text("Open incidents")
+            await expect(home_pane).to_contain_text("INC-1")
+            await home_pane.locator("button", has_text="Declare incident").click()
+            await expect(modal).to_contain_text("Severity")
+            assert errors == []
+        finally:
+            await browser.close()
