@@ -17,7 +17,6 @@ from bot.escalation import views as views
 from bot.escalation.engine import escalate
 from bot.escalation.runtime import escalation_policy
 from bot.escalation.targets import select
-from bot.slack.errors import SlackCallError
 from bot.incidents import views as incident_views
 from bot.incidents import workflow as flow
 from bot.listeners import (
@@ -30,6 +29,7 @@ from bot.listeners import (
     view_submission,
     with_problems,
 )
+from bot.slack.errors import SlackCallError
 from bot.text import from_input, resolve_names
 
 log = logging.getLogger(__name__)
@@ -77,13 +77,12 @@ async def acknowledge_escalation(click: Click) -> Reply:
         )
         problems += await paging.follow(ctx, inc, "acknowledge", click.user_id)
     if click.channel_id and click.message_ts:
-        try:
-            await ctx.gateway.call(
-                "chat.update",
-                channel=click.channel_id,
-                ts=click.message_ts,
-                blocks=to_dicts(views.dm_acknowledged(inc, click.user_id)),
-                text=f"{inc.id}: acknowledged",
+        try:  # direct: the answer to this click, in the DM the clicker pressed it in
+            await ctx.slack.update(
+                click.channel_id,
+                click.message_ts,
+                to_dicts(views.dm_acknowledged(inc, click.user_id)),
+                f"{inc.id}: acknowledged",
             )
         except SlackCallError as exc:
             problems.append(f"updating the message failed: {exc.error}")
@@ -104,7 +103,7 @@ async def open_update_modal(click: Click) -> Reply | None:
     if not trigger_id:
         raise Refused("Slack sent no trigger to open the form; use `/status update` instead.")
     modal = views.status_modal(ctx.policy, inc, reminders.prefill(ctx, inc))
-    await ctx.gateway.call("views.open", trigger_id=trigger_id, view=modal.to_dict())
+    await ctx.slack.open_view(trigger_id, modal.to_dict())  # the clicker's own modal
     return None
 
 
@@ -119,12 +118,12 @@ async def snooze_reminder(click: Click) -> Reply:
     if click.channel_id and click.message_ts:
         try:
             note = f":zzz: Update reminder for {inc.id} snoozed by <@{click.user_id}>."
-            await ctx.gateway.call(
-                "chat.update",
-                channel=click.channel_id,
-                ts=click.message_ts,
-                blocks=to_dicts(blocks.message(note)),
-                text=f"{inc.id}: reminder snoozed",
+            # direct: the answer to this click, on the reminder the clicker pressed Snooze on
+            await ctx.slack.update(
+                click.channel_id,
+                click.message_ts,
+                to_dicts(blocks.message(note)),
+                f"{inc.id}: reminder snoozed",
             )
         except SlackCallError as exc:
             problems.append(f"updating the reminder failed: {exc.error}")

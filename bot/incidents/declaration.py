@@ -172,8 +172,9 @@ async def _create_channel(ctx: AppContext, inc: Incident) -> tuple[str, str]:
         suffix = "" if attempt == 1 else f"-{attempt}"
         name = war_room_name(prefix, inc.number, inc.title, suffix)
         try:
-            resp = await ctx.gateway.call("conversations.create", name=name, is_private=False)
-            return resp["channel"]["id"], resp["channel"]["name"]
+            # direct: a create is not a post; a repeat is caught by name_taken and adopted below
+            made = await ctx.slack.create_channel(name)
+            return str(made["id"]), str(made["name"])
         except SlackCallError as exc:
             if exc.error != "name_taken":
                 raise
@@ -193,7 +194,7 @@ async def _own_channel(ctx: AppContext, inc: Incident, name: str, since: float) 
     cid = await ctx.slack.find_channel(name)
     if cid is None:
         return None
-    channel = (await ctx.gateway.call("conversations.info", channel=cid)).get("channel", {})
+    channel = await ctx.slack.channel_info(cid)  # a read
     owner = await ctx.store.incident_for_channel(cid)
     made_by_us = channel.get("creator") == ctx.bot_user_id and float(channel.get("created", 0)) >= since
     return cid if made_by_us and owner in (None, inc.id) else None
@@ -217,14 +218,16 @@ async def _war_room(ctx: AppContext, inc: Incident, out: Outcome) -> Incident:
         await ctx.store.apply(inc.id, state.record(entry))
     assert inc.war_room is not None
     cid = inc.war_room.channel_id
+    # direct, each step recorded when done: topic, purpose, pin and bookmark are idempotent settings
+    # (a repeat after a crash posts nothing), and the headline post is looked up before a repost
     calls = [
-        ("topic", "setting the topic", "conversations.setTopic", {"topic": views.topic(policy, inc)}),
-        ("purpose", "setting the purpose", "conversations.setPurpose", {"purpose": f"War room for {inc.id}"}),
+        ("topic", "setting the topic", ctx.slack.set_topic, views.topic(policy, inc)),
+        ("purpose", "setting the purpose", ctx.slack.set_purpose, f"War room for {inc.id}"),
     ]
-    for step, what, method, args in calls:
+    for step, what, setter, value in calls:
         if not await _done(ctx, inc, step):
             try:
-                await ctx.gateway.call(method, channel=cid, **args)
+                await setter(cid, value)
             except SlackCallError as exc:
                 out.problem(what, exc)
             await _mark(ctx, inc, step)
@@ -247,20 +250,14 @@ async def _war_room(ctx: AppContext, inc: Incident, out: Outcome) -> Incident:
         await _mark(ctx, inc, "room_post")
     if inc.war_room_message is not None and not await _done(ctx, inc, "pin"):
         try:
-            await ctx.gateway.call("pins.add", channel=cid, timestamp=inc.war_room_message.ts)
+            await ctx.slack.pin(cid, inc.war_room_message.ts)
         except SlackCallError as exc:
             if exc.error != "already_pinned":
                 out.problem("pinning the announcement", exc)
         await _mark(ctx, inc, "pin")
     if out.announcement_link and not await _done(ctx, inc, "bookmark"):
         try:
-            await ctx.gateway.call(
-                "bookmarks.add",
-                channel_id=cid,
-                title=f"{inc.id} announcement",
-                type="link",
-                link=out.announcement_link,
-            )
+            await ctx.slack.add_link_bookmark(cid, f"{inc.id} announcement", out.announcement_link)
         except SlackCallError as exc:
             out.problem("adding the bookmark", exc)
         await _mark(ctx, inc, "bookmark")

@@ -43,20 +43,19 @@ async def display_names(ctx: AppContext, ids: Iterable[str]) -> dict[str, str]:
     if not wanted:
         return {}
     key = ctx.keys.custom("cache", "usernames")
-    cached = await ctx.redis.hmget(key, wanted)
+    cached = await ctx.redis.hmget(key, wanted)  # type: ignore[misc]
     names = {uid: str(n) for uid, n in zip(wanted, cached, strict=True) if n}
     fresh: dict[str, str] = {}
     for uid in wanted:
         if uid in names:
             continue
         try:
-            resp = await ctx.gateway.call("users.info", user=uid)
-            fresh[uid] = _name_of(resp.get("user") or {}) or uid
+            fresh[uid] = _name_of(await ctx.slack.user_info(uid)) or uid  # a read
         except SlackCallError as exc:
             log.warning("users.info %s failed: %s; using the id", uid, exc.error)
             names[uid] = uid
     if fresh:
-        await ctx.redis.hset(key, mapping=fresh)
+        await ctx.redis.hset(key, mapping=fresh)  # type: ignore[misc]
         await ctx.redis.expire(key, CACHE_TTL)
         names.update(fresh)
     return names

@@ -1,31 +1,30 @@
-"""Start-up wiring of the review part (listed in chatops/product.py): the Bolt ``reaction_added``
-listener that pins war-room messages to the timeline."""
+"""Start-up wiring of the review part (listed in chatops/product.py): the ``reaction_added``
+listener that pins war-room messages to the timeline, registered with the one listener pipeline
+(bot/listeners.py ``event``: idempotency, audit and metrics like every other listener)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from bot.context import AppContext
+from bot.listeners import Reply, SlackEvent, event
 from bot.parts import BotApp
 from bot.review.pins import on_reaction
 
 log = logging.getLogger(__name__)
 
 
+@event("reaction_added")
+async def reaction_added(ev: SlackEvent) -> Reply | None:
+    await on_reaction(ev.ctx, ev.event)  # it answers the reacting person itself (ephemeral)
+    return None
+
+
 class ReviewPart:
     name = "review"
 
     def routes(self, app: BotApp) -> None:
-        ctx = app.ctx
-
-        async def reaction_added(event: dict[str, Any]) -> None:
-            try:
-                await on_reaction(ctx, event)
-            except Exception:
-                log.exception("handling reaction_added failed: %s", event)
-
-        app.bolt.event("reaction_added")(reaction_added)
+        """The listener registers on import (above)."""
 
     async def start(self, ctx: AppContext) -> None:
         """Nothing runs in the background: pins are handled as reactions arrive."""

@@ -16,9 +16,9 @@ from bot.blocks import clip
 from bot.context import AppContext
 from bot.core import state
 from bot.core.models import TimelineEntry
-from bot.slack.errors import SlackCallError
 from bot.review.document import PINNED
 from bot.review.workflow import records
+from bot.slack.errors import SlackCallError
 
 log = logging.getLogger(__name__)
 PINNED_TEXT_MAX = 500
@@ -31,20 +31,7 @@ class PinResult:
 
 
 async def fetch_message(ctx: AppContext, channel: str, ts: str) -> dict[str, Any] | None:
-    resp = await ctx.gateway.call(
-        "conversations.history", channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
-    )
-    for msg in resp.get("messages", []):
-        if msg.get("ts") == ts:
-            return dict(msg)
-    # not top-level: a reply in a thread
-    try:
-        resp = await ctx.gateway.call("conversations.replies", channel=channel, ts=ts, limit=1000)
-    except SlackCallError as exc:
-        if exc.error in ("thread_not_found", "message_not_found"):
-            return None
-        raise
-    return next((dict(m) for m in resp.get("messages", []) if m.get("ts") == ts), None)
+    return await ctx.slack.message(channel, ts)  # a read
 
 
 def _message_time(ts: str) -> datetime:
@@ -60,9 +47,7 @@ async def pin_message(ctx: AppContext, incident_id: str, channel: str, ts: str, 
         if msg is None:
             raise state.Refused("That message could not be found (deleted?); nothing was added.")
         try:
-            link = (await ctx.gateway.call("chat.getPermalink", channel=channel, message_ts=ts)).get(
-                "permalink"
-            )
+            link = await ctx.slack.permalink(channel, ts)  # a read
         except SlackCallError as exc:
             log.warning("permalink for %s/%s failed: %s", channel, ts, exc.error)
             link = None
@@ -124,6 +109,7 @@ async def _tell(ctx: AppContext, channel: str, user: str, text: str) -> None:
     if not user:
         return
     try:
-        await ctx.gateway.call("chat.postEphemeral", channel=channel, user=user, text=text)
+        # direct: an ephemeral answer to the person's own reaction (only they see it)
+        await ctx.slack.post_ephemeral(channel, user, text)
     except SlackCallError as exc:
         log.warning("ephemeral to %s in %s failed: %s", user, channel, exc.error)

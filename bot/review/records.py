@@ -61,17 +61,17 @@ class ReviewRecords:
     ) -> ActionItem:
         number = int(await self.redis.incr(self._key(incident_id, "actions", "seq")))
         item = ActionItem(number=number, text=text, owner=owner, due=due, created_by=by)
-        await self.redis.rpush(self._key(incident_id, "actions"), item.model_dump_json())
+        await self.redis.rpush(self._key(incident_id, "actions"), item.model_dump_json())  # type: ignore[misc]
         return item
 
     async def actions(self, incident_id: str) -> list[ActionItem]:
-        raw = await self.redis.lrange(self._key(incident_id, "actions"), 0, -1)
+        raw = await self.redis.lrange(self._key(incident_id, "actions"), 0, -1)  # type: ignore[misc]
         return sorted((ActionItem.model_validate_json(r) for r in raw), key=lambda a: a.number)
 
     # pinned messages --------------------------------------------------------------------------
     async def claim_pin(self, incident_id: str, channel: str, ts: str) -> bool:
         """True the first time a message is pinned to the incident's timeline, False after."""
-        return bool(await self.redis.sadd(self._key(incident_id, "pinned"), f"{channel}:{ts}"))
+        return bool(await self.redis.sadd(self._key(incident_id, "pinned"), f"{channel}:{ts}"))  # type: ignore[misc]
 
     async def release_pin(self, incident_id: str, channel: str, ts: str) -> None:
-        await self.redis.srem(self._key(incident_id, "pinned"), f"{channel}:{ts}")
+        await self.redis.srem(self._key(incident_id, "pinned"), f"{channel}:{ts}")  # type: ignore[misc]

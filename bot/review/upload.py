@@ -47,17 +47,9 @@ async def upload_files(
     """Upload and share files in one message; returns the file ids. Raises ``SlackCallError``."""
     ids: list[dict[str, str]] = []
     for up in uploads:
-        resp = await ctx.gateway.call(
-            "files.getUploadURLExternal", filename=up.filename, length=len(up.content)
-        )
-        await _post_bytes(str(resp["upload_url"]), up)
-        ids.append({"id": str(resp["file_id"]), "title": up.title})
-    await ctx.gateway.call(
-        "files.completeUploadExternal",
-        files=ids,
-        channel_id=channel,
-        thread_ts=thread_ts,
-        initial_comment=comment,
-    )
+        url, file_id = await ctx.slack.upload_url(up.filename, len(up.content))
+        await _post_bytes(url, up)
+        ids.append({"id": file_id, "title": up.title})
+    await ctx.slack.complete_upload(ids, channel, thread_ts=thread_ts, comment=comment)
     log.info("uploaded %s to %s", ", ".join(u.filename for u in uploads), channel)
     return [i["id"] for i in ids]

@@ -13,13 +13,13 @@ from datetime import date
 from bot.context import AppContext
 from bot.core import state
 from bot.core.models import Incident, TimelineEntry, utcnow
-from bot.slack.errors import SlackCallError
 from bot.incidents import workflow as flow
 from bot.review.document import people_in, render_review
 from bot.review.meeting import ics, meeting_start
 from bot.review.names import display_names
 from bot.review.records import ActionItem, Review, ReviewRecords
 from bot.review.upload import Upload, upload_files
+from bot.slack.errors import SlackCallError
 
 log = logging.getLogger(__name__)
 
@@ -183,16 +183,15 @@ async def close(ctx: AppContext, incident_id: str, user: str) -> CloseOutcome:
     await flow.refresh(ctx, inc, core_out)  # the headline posts lose their buttons
     if inc.war_room:
         cid = inc.war_room.channel_id
+        note = f":lock: {inc.id} closed by <@{user}>; this channel is archived. The record stays."
         try:
-            await ctx.gateway.call(
-                "chat.postMessage",
-                channel=cid,
-                text=f":lock: {inc.id} closed by <@{user}>; this channel is archived. The record stays.",
-            )
+            # direct: it must land before the archive that follows (an archived channel takes no
+            # posts), and both answer the closer's own command, which reports a failure to them
+            await ctx.slack.post(cid, [], note)
         except SlackCallError as exc:
             core_out.problem("posting the closing note", exc)
         try:
-            await ctx.gateway.call("conversations.archive", channel=cid)
+            await ctx.slack.archive(cid)
             out.archived = True
         except SlackCallError as exc:
             if exc.error == "already_archived":

@@ -1,19 +1,18 @@
-"""Upload a file into a channel or thread through the gateway (Slack's files upload v2 flow).
+"""Upload a file into a channel or thread through the Slack layer (Slack's files upload v2 flow).
 
 files.getUploadURLExternal → POST the bytes to the upload URL → files.completeUploadExternal, the two
-API calls going through the gateway (pacing, retries, 429 Retry-After) like every other Slack call.
+API calls going through the layer's gateway (pacing, retries, 429 Retry-After) like every other call.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
 import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bot.slack.errors import SlackCallError
-from bot.slack.gateway import SlackGateway
+from bot.slack.layer import Slack
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +22,7 @@ class _UploadRetry(Exception):
 
 
 async def upload_file(
-    gateway: SlackGateway,
+    slack: Slack,
     *,
     channel: str,
     content: bytes,
@@ -35,12 +34,7 @@ async def upload_file(
     timeout: float = 30.0,
 ) -> str:
     """Upload ``content`` and share it in ``channel`` (in ``thread_ts``'s thread); returns the file id."""
-    ticket = await gateway.call(
-        "files.getUploadURLExternal", filename=filename, length=len(content), alt_txt=alt_text
-    )
-    upload_url, file_id = ticket.get("upload_url"), ticket.get("file_id")
-    if not upload_url or not file_id:
-        raise SlackCallError("files.getUploadURLExternal", "no upload_url in the answer")
+    upload_url, file_id = await slack.upload_url(filename, len(content), alt_text=alt_text)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(3),
@@ -63,11 +57,7 @@ async def upload_file(
                             )
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     raise _UploadRetry(type(exc).__name__) from exc
-    await gateway.call(
-        "files.completeUploadExternal",
-        files=json.dumps([{"id": file_id, "title": title}]),
-        channel_id=channel,
-        thread_ts=thread_ts,
-        initial_comment=comment,
+    await slack.complete_upload(
+        [{"id": file_id, "title": title}], channel, thread_ts=thread_ts, comment=comment
     )
     return str(file_id)

@@ -79,7 +79,10 @@ async def run_diagnostics(
     incident_id: str | None = None,
     labels: Mapping[str, str] | None = None,
 ) -> DiagnosticsRun:
-    """One message in the thread, updated as each check finishes, then the results; graphs uploaded."""
+    """One message in the thread, updated as each check finishes, then the results; graphs uploaded.
+
+    Direct (the Slack layer), not the outbox: the live progress is state this process holds while
+    the checks run (a crash ends the run), and the graphs are files (the outbox carries messages)."""
     service = service_for(ctx)
     incident_data: dict[str, Any] = {}
     incident_service = None
@@ -112,12 +115,11 @@ async def run_diagnostics(
     async def on_progress(result: DiagnosticResult, n: int, total: int) -> None:
         done[result.name] = result
         if n < total:  # the last one is shown with the results
-            await ctx.gateway.call(
-                "chat.update",
-                channel=channel,
-                ts=ts,
-                blocks=views.progress(runbook.title, names, done),
-                text=f"Diagnostics for {runbook.title}: {n}/{total}",
+            await ctx.slack.update(
+                channel,
+                ts,
+                views.progress(runbook.title, names, done),
+                f"Diagnostics for {runbook.title}: {n}/{total}",
             )
 
     run.results = await service.runner.run(runbook.diagnostics, context, on_progress, runbook=runbook.name)
@@ -134,15 +136,13 @@ async def run_diagnostics(
         actions=remediation.actions if remediation.enabled else (),
         max_replicas=remediation.max_replicas,
     )
-    await ctx.gateway.call(
-        "chat.update", channel=channel, ts=ts, blocks=blocks, text=f"Diagnostics for {runbook.title}"
-    )
+    await ctx.slack.update(channel, ts, blocks, f"Diagnostics for {runbook.title}")
     for result in run.results:
         if result.graph_png is None:
             continue
         try:
             file_id = await upload_file(
-                ctx.gateway,
+                ctx.slack,
                 channel=channel,
                 thread_ts=thread_ts,
                 content=result.graph_png,

@@ -179,6 +179,79 @@ class Slack:
                 return None
         return None
 
+    async def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """One message by its ts, top level or a reply in a thread; None when it is not there."""
+        data = await self.gateway.call(
+            "conversations.history", channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
+        )
+        for msg in data.get("messages", []):
+            if msg.get("ts") == ts:
+                return dict(msg)
+        try:
+            data = await self.gateway.call("conversations.replies", channel=channel, ts=ts, limit=1000)
+        except SlackCallError as exc:
+            if exc.error in ("thread_not_found", "message_not_found"):
+                return None
+            raise
+        return next((dict(m) for m in data.get("messages", []) if m.get("ts") == ts), None)
+
+    async def post_ephemeral(self, channel: str, user: str, text: str) -> None:
+        await self.gateway.call("chat.postEphemeral", channel=channel, user=user, text=text)
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any]) -> None:
+        await self.gateway.call("views.open", trigger_id=trigger_id, view=view)
+
+    # -- channels, pins, bookmarks, files ---------------------------------------------------------
+    async def create_channel(self, name: str, *, private: bool = False) -> dict[str, Any]:
+        """conversations.create; returns Slack's channel object (``id``, ``name``...)."""
+        data = await self.gateway.call("conversations.create", name=name, is_private=private)
+        return dict(data["channel"])
+
+    async def channel_info(self, channel: str) -> dict[str, Any]:
+        return dict((await self.gateway.call("conversations.info", channel=channel)).get("channel") or {})
+
+    async def set_purpose(self, channel: str, purpose: str) -> None:
+        await self.gateway.call("conversations.setPurpose", channel=channel, purpose=purpose)
+
+    async def archive(self, channel: str) -> None:
+        await self.gateway.call("conversations.archive", channel=channel)
+
+    async def pin(self, channel: str, ts: str) -> None:
+        await self.gateway.call("pins.add", channel=channel, timestamp=ts)
+
+    async def add_link_bookmark(self, channel: str, title: str, link: str) -> None:
+        await self.gateway.call("bookmarks.add", channel_id=channel, title=title, type="link", link=link)
+
+    async def upload_url(self, filename: str, length: int, *, alt_text: str | None = None) -> tuple[str, str]:
+        """files.getUploadURLExternal: (the URL to send the bytes to, the new file's id)."""
+        data = await self.gateway.call(
+            "files.getUploadURLExternal", filename=filename, length=length, alt_txt=alt_text
+        )
+        upload_url, file_id = data.get("upload_url"), data.get("file_id")
+        if not upload_url or not file_id:
+            raise SlackCallError("files.getUploadURLExternal", "no upload_url in the answer")
+        return str(upload_url), str(file_id)
+
+    async def complete_upload(
+        self,
+        files: Sequence[dict[str, str]],
+        channel: str,
+        *,
+        thread_ts: str | None = None,
+        comment: str | None = None,
+    ) -> None:
+        """files.completeUploadExternal: share the uploaded files (``id``, ``title``) in one message."""
+        await self.gateway.call(
+            "files.completeUploadExternal",
+            files=list(files),
+            channel_id=channel,
+            thread_ts=thread_ts,
+            initial_comment=comment,
+        )
+
+    async def user_info(self, user: str) -> dict[str, Any]:
+        return dict((await self.gateway.call("users.info", user=user)).get("user") or {})
+
     # -- people ----------------------------------------------------------------------------------
     async def invite(self, channel: str, users: Sequence[str]) -> list[tuple[str, SlackCallError]]:
         """Invite users; returns those that could not be invited, with why. Users already in the
