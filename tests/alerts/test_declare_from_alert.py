@@ -133,7 +133,7 @@ async def test_declare_from_alert_prefills_and_links_both_ways(bot: Any, sandbox
         text = message_text(msg)
         return text if f"From alert <{permalink}|" in text else None
 
-    announcement = await eventually(announced, timeout=30, interval=0.5)
+    announcement = await eventually(announced, timeout=60, interval=0.5)
     assert "[FIRING:2] KubeDeploymentReplicasMismatch, KubePodCrashLooping" in announcement
 
     # the war room gets the group's summary, its alert lines and the runbook link
@@ -142,7 +142,7 @@ async def test_declare_from_alert_prefills_and_links_both_ways(bot: Any, sandbox
         texts = [message_text(m) for m in history["messages"]]
         return next((t for t in texts if "Declared from alert" in t), None)
 
-    summary = await eventually(war_room_summary, timeout=30, interval=0.5)
+    summary = await eventually(war_room_summary, timeout=60, interval=0.5)
     assert f"<{permalink}|[FIRING:2] KubeDeploymentReplicasMismatch, KubePodCrashLooping>" in summary
     assert "*KubePodCrashLooping* — Pod checkout-7d9f is crash looping `pod=checkout-7d9f`" in summary
     assert "*KubeDeploymentReplicasMismatch* — Deployment checkout has 1 of 3 replicas" in summary
