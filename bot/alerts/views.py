@@ -407,6 +407,11 @@ def storm_text(groups: Sequence[GroupState]) -> str:
     return f"Alert storm: {len(groups)} alert groups, {firing} alerts firing"
 
 
+# the text a storm summary lists groups in: with the header and intro, well under the ~12,000
+# characters Slack takes in one message's blocks (msg_blocks_too_long)
+STORM_LIST_BUDGET = 10_000
+
+
 def storm_blocks(groups: Sequence[GroupState], *, max_sections: int = 40) -> list[Block]:
     firing = sum(g.firing for g in groups)
     resolved = sum(g.resolved for g in groups)
@@ -429,7 +434,13 @@ def storm_blocks(groups: Sequence[GroupState], *, max_sections: int = 40) -> lis
         mark = ":red_circle:" if g.status == "firing" else ":white_check_mark:"
         lines.append(f"{mark} *{group_title(g)}* — {g.firing} firing, {g.resolved} resolved")
     sections = list(chunk_lines(lines, SECTION_LIMIT))
-    shown = sections[:max_sections]
+    shown: list[str] = []
+    size = 0
+    for text in sections[:max_sections]:
+        if size + len(text) > STORM_LIST_BUDGET:
+            break
+        shown.append(text)
+        size += len(text)
     for text in shown:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
     if len(sections) > len(shown):

@@ -6,7 +6,8 @@
   channel and is sent again, here and nowhere else;
 * ``invite``: a batch invite that falls back to one by one (one bad user fails a batch in Slack);
 * ``find_marked``: the message whose first block carries a marker, for posts whose outcome is
-  unknown (a timeout, a crash): look before posting again, so nothing is posted twice.
+  unknown (a timeout, a crash): look before posting again, so nothing is posted twice; a lookup
+  answered ``not_in_channel`` joins the channel (reading needs membership) and looks again, once.
 """
 
 from __future__ import annotations
@@ -154,7 +155,21 @@ class Slack:
         self, channel: str, marker: str, *, since: float, root_ts: str | None = None
     ) -> str | None:
         """The ts of the message (top level, or a reply under ``root_ts``) whose first block's
-        block_id is ``marker``, posted after about ``since`` (unix time); None when not there."""
+        block_id is ``marker``, posted after about ``since`` (unix time); None when not there.
+        Reading needs membership even where posting does not (chat:write.public): a lookup answered
+        ``not_in_channel`` joins the channel and looks again, once."""
+        try:
+            return await self._find_marked(channel, marker, since=since, root_ts=root_ts)
+        except SlackCallError as exc:
+            if exc.error != "not_in_channel":
+                raise
+            log.info("joining %s to read it", channel)
+            await self.join(channel)
+            return await self._find_marked(channel, marker, since=since, root_ts=root_ts)
+
+    async def _find_marked(
+        self, channel: str, marker: str, *, since: float, root_ts: str | None
+    ) -> str | None:
         oldest = f"{since - 120:.6f}"
         cursor: str | None = None
         for _ in range(50):

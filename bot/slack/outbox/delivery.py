@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
+from prometheus_client import Counter
 from redis.commands.core import AsyncScript
 from slack_sdk.models.blocks import Block
 
 from bot.keys import Keys
+from bot.slack import limits
 from bot.slack.errors import SlackCallError
-from bot.slack.layer import Slack
+from bot.slack.layer import BlockLike, Slack
 from bot.slack.outbox.model import (
     MARKER_PREFIX,
     OUTBOX_OPS,
@@ -35,6 +37,35 @@ from bot.slack.outbox.model import (
 from bot.slack.retry import delay_after, outbox_wait
 
 log = logging.getLogger(__name__)
+
+OUTBOX_DEAD = Counter(
+    "chatops_outbox_dead_letters_total",
+    "Outbox posts Slack refused for good (kept, shown)",
+    ["kind", "error"],
+)
+OUTBOX_SPLITS = Counter("chatops_outbox_splits_total", "Outbox posts split or shrunk to fit Slack", ["kind"])
+
+# KEYS: meta, queue, lease. ARGV: owner, the head op as stored, then the ops that replace it.
+# errors about the channel itself, not the content: another rendering cannot help
+CHANNEL_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+    }
+)
+
+SPLIT = """
+if redis.call('GET', KEYS[3]) ~= ARGV[1] then return 0 end
+if redis.call('LINDEX', KEYS[2], 0) ~= ARGV[2] then return -1 end
+redis.call('LPOP', KEYS[2])
+for i = #ARGV, 3, -1 do redis.call('LPUSH', KEYS[2], ARGV[i]) end
+redis.call('HDEL', KEYS[1], 'merge_cap')
+return 1
+"""
 
 # "type: ignore[misc]" below: redis-py types some asyncio commands as ``Awaitable[T] | T``.
 
@@ -149,33 +180,89 @@ class Delivery:
             await self._note_failure(tid)
             raise self._defer_for(SlackCallError("outbox", type(exc).__name__), meta) from exc
 
-    async def _dead(self, tid: str, reason: str, ops: Sequence[Op] = ()) -> None:
+    async def _dead(
+        self, tid: str, reason: str, ops: Sequence[Op] = (), *, kind: str = "thread", error: str = ""
+    ) -> None:
         """Slack refused for good (e.g. channel_not_found): keep the content in a dead-letter list, loudly."""
-        log.error("outbox: thread %s cannot be delivered: %s (kept in %s)", tid, reason, self.dead_key)
+        log.error("outbox: %s of %s cannot be delivered: %s (kept in %s)", kind, tid, reason, self.dead_key)
         OUTBOX_OPS.labels("thread", "dead").inc()
+        OUTBOX_DEAD.labels(kind, error or reason.rsplit(": ", 1)[-1]).inc()
         entry = json.dumps(
             {"thread": tid, "reason": reason, "ops": [op.dumps() for op in ops], "at": time.time()}
         )
         await self.redis.rpush(self.dead_key, entry)  # type: ignore[misc]
 
+    def _fit_root(
+        self, blocks: Sequence[BlockLike], marker: str, *, budget: int | None = None
+    ) -> list[BlockLike]:
+        """The root's blocks as one message Slack takes (shrunk with "…and N more" when too large),
+        the marker on the first block."""
+        budget = budget or self._budget
+        out: list[BlockLike] = list(blocks)
+        if not limits.fits(out, budget):
+            OUTBOX_SPLITS.labels("root_shrunk").inc()
+            out = list(limits.shrink_to_fit(out, budget))
+        if out:
+            first = out[0]
+            if isinstance(first, Block):
+                first.block_id = marker
+            else:
+                out[0] = {**first, "block_id": marker}
+        return out
+
+    @staticmethod
+    def _fallback_root(text: str, marker: str, error: str) -> list[BlockLike]:
+        """A plain root when Slack refused the rendered one: the thread still has a home."""
+        body = limits.clip(text or "update", 2_500)
+        return [
+            {
+                "type": "section",
+                "block_id": marker,
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"{body}\n:warning: _the full message could not be shown (`{error}`)_",
+                },
+            }
+        ]
+
     async def _post_root(self, tid: str, meta: dict[str, str], channel: str) -> bool:
         ver = int(meta.get("ver", 0))
-        text, blocks = await self._render(tid, meta)
+        text, rendered = await self._render(tid, meta)
         marker = f"{MARKER_PREFIX}{tid}|root"
-        if blocks:
-            blocks[0].block_id = marker
+        blocks = self._fit_root(rendered, marker)
         await self._mark(tid, marker, "root", 0, ver)
-        try:
-            ts = await self._send(tid, meta, self.slack.post(channel, blocks, text))
-        except SlackCallError as exc:
+        last: SlackCallError | None = None
+        ts: Any = None
+        shrunk = fallback = False
+        while True:
+            try:
+                ts = await self._send(tid, meta, self.slack.post(channel, blocks, text))
+                break
+            except SlackCallError as exc:
+                last = exc
+                if exc.error in CHANNEL_ERRORS or fallback:
+                    break  # the channel itself is the problem, or even a plain root was refused
+                if exc.too_large and not shrunk and limits.text_chars(blocks) > 1_000:
+                    shrunk = True
+                    OUTBOX_SPLITS.labels("root_shrunk").inc()
+                    blocks = self._fit_root(blocks, marker, budget=limits.text_chars(blocks) // 2)
+                else:
+                    fallback = True
+                    blocks = self._fallback_root(text, marker, exc.error)
+            except Defer as defer:
+                if defer.reason == "ratelimited":
+                    await self._clear_inflight(tid)  # Slack refused it: nothing was posted
+                raise
+        if ts is None:
             await self._clear_inflight(tid)
-            await self._dead(tid, f"root post: {exc.error}")
-            await self.redis.hset(self._tk(tid, "meta"), "dead", exc.error)  # type: ignore[misc]
+            error = last.error if last is not None else "unknown"
+            await self._dead(tid, f"root post: {error}", kind="root", error=error)
+            await self.redis.hset(self._tk(tid, "meta"), "dead", error)  # type: ignore[misc]
             return False
-        except Defer as defer:
-            if defer.reason == "ratelimited":
-                await self._clear_inflight(tid)  # Slack refused it: nothing was posted
-            raise
+        if last is not None:
+            await self._dead(
+                tid, f"root post (shown shrunk or plain): {last.error}", kind="root", error=last.error
+            )
         await self._commit_step(tid, "root", str(ts), 0, ver)
         return True
 
@@ -184,7 +271,11 @@ class Delivery:
             self._tk(tid, "meta"), "inflight", "inflight_kind", "inflight_n", "inflight_since", "inflight_ver"
         )
 
-    def _merge(self, ops: Sequence[Op]) -> tuple[int, str, list[Block]]:
+    @property
+    def _budget(self) -> int:
+        return min(self.config.reply_budget_chars, limits.MESSAGE_TEXT_BUDGET)
+
+    def _merge(self, ops: Sequence[Op], cap: int | None = None) -> tuple[int, str, list[Block]]:
         first = ops[0]
         if not first.mergeable:
             parsed = [b for b in (Block.parse(dict(raw)) for raw in first.blocks) if b is not None]
@@ -193,10 +284,10 @@ class Delivery:
         size = 0
         n = 0
         for op in ops:
-            if not op.mergeable:
+            if not op.mergeable or (cap is not None and n >= cap):
                 break
-            op_size = sum(len(line) + 1 for line in op.lines)
-            if n and size + op_size > self.config.reply_budget_chars:
+            op_size = sum(min(len(line), limits.SECTION_TEXT - 100) + 1 for line in op.lines)
+            if n and size + op_size > self._budget:
                 break
             lines.extend(op.lines)
             size += op_size
@@ -206,7 +297,10 @@ class Delivery:
         return n, text, lines_blocks(lines)
 
     async def _post_reply(self, tid: str, meta: dict[str, str], channel: str, ops: list[Op]) -> bool:
-        n, text, blocks = self._merge(ops)
+        cap = int(meta["merge_cap"]) if meta.get("merge_cap") else None
+        n, text, blocks = self._merge(ops, cap)
+        if n == 1 and not limits.fits(blocks, self._budget) and await self._split_head(tid, ops[0]):
+            return True  # one reply too large for a message: now several that fit
         marker = f"{MARKER_PREFIX}{tid}|{ops[0].id}"
         if blocks:
             blocks[0].block_id = marker[:255]
@@ -217,27 +311,113 @@ class Delivery:
             )
         except SlackCallError as exc:
             await self._clear_inflight(tid)
-            await self._dead(tid, f"reply: {exc.error}", ops[:n])
-            # Drop only those ops from the live queue (they are in the dead-letter list).
+            if exc.too_large:
+                OUTBOX_SPLITS.labels("reply").inc()
+                if n > 1:  # merge fewer replies until Slack takes them
+                    await self.redis.hset(self._tk(tid, "meta"), "merge_cap", str(max(1, n // 2)))  # type: ignore[misc]
+                    return True
+                if await self._split_head(tid, ops[0], halve=True):
+                    return True
+            await self._dead(tid, f"reply: {exc.error}", ops[:n], kind="reply", error=exc.error)
+            # Drop only those ops from the live queue (they are in the dead-letter list), say so in
+            # the thread, and go on with the next reply.
             await self._commit_step(tid, "reply", "", n, 0, outcome="dead")
+            await self._notice(channel, meta.get("root_ts"), exc.error)
             return True
         except Defer as defer:
             if defer.reason == "ratelimited":
                 await self._clear_inflight(tid)
             raise
         await self._commit_step(tid, "reply", str(ts), n, 0)
+        if cap is not None:
+            await self.redis.hdel(self._tk(tid, "meta"), "merge_cap")  # type: ignore[misc]
         return True
+
+    def _parts(self, op: Op, *, halve: bool) -> list[Op]:
+        """The op as several smaller ones that each fit a message (halves when Slack refused a part
+        we thought would fit); empty when it cannot be divided."""
+        if op.mergeable:
+            budget = self._budget
+            if halve:
+                budget = max(200, sum(len(line) + 1 for line in op.lines) // 2)
+            groups = limits.split_lines(op.lines, budget, line_limit=limits.SECTION_TEXT - 100)
+            if len(groups) < 2 and halve and len(op.lines) == 1 and len(op.lines[0]) > 400:
+                line = op.lines[0]
+                groups = [[line[: len(line) // 2]], [line[len(line) // 2 :]]]
+            if len(groups) < 2:
+                return []
+            return [Op(id=f"{op.id}~{i}", lines=tuple(g)) for i, g in enumerate(groups, 1)]
+        budget = self._budget
+        if halve:
+            budget = max(200, limits.text_chars(list(op.blocks)) // 2)
+        block_groups = limits.split_blocks(op.blocks, budget)
+        if len(block_groups) < 2:
+            if not halve:
+                return []
+            fitted = limits.shrink_to_fit(op.blocks, budget)
+            if fitted == limits.as_dicts(op.blocks):
+                return []
+            block_groups = [fitted]
+        text = op.text or "update"
+        return [Op(id=f"{op.id}~{i}", text=text, blocks=tuple(g)) for i, g in enumerate(block_groups, 1)]
+
+    async def _split_head(self, tid: str, op: Op, *, halve: bool = False) -> bool:
+        """Replace the queue's head op by its parts (atomically, under the lease)."""
+        parts = self._parts(op, halve=halve)
+        if not parts:
+            return False
+        raw = await self.redis.lindex(self._tk(tid, "q"), 0)  # type: ignore[misc]
+        if raw is None:
+            return False
+        script = self.redis.register_script(SPLIT)
+        done = int(
+            await script(
+                keys=[self._tk(tid, "meta"), self._tk(tid, "q"), self._tk(tid, "lease")],
+                args=[self.owner, raw, *(p.dumps() for p in parts)],
+            )
+        )
+        if done == 0:
+            raise LeaseLost(tid)
+        if done > 0:
+            log.info("outbox: %s reply %s split into %d messages to fit Slack", tid, op.id, len(parts))
+            OUTBOX_SPLITS.labels("split").inc()
+        return done > 0
+
+    async def _notice(self, channel: str, thread_ts: str | None, error: str) -> None:
+        """A visible line where the lost post should have been (best effort: it is logged if even
+        that fails)."""
+        text = (
+            f":warning: A message could not be delivered to Slack (`{error}`). "
+            "It is kept in the bot's dead-letter list for the operators."
+        )
+        try:
+            await self.slack.post(channel, [], text, thread_ts=thread_ts)
+        except Exception as exc:  # the dead letter and the metric are there; only the notice is lost
+            log.error("outbox: could not post the dead-letter notice in %s: %r", channel, exc)
 
     async def _update_root(self, tid: str, meta: dict[str, str], channel: str) -> bool:
         ver = int(meta.get("ver", 0))
-        text, blocks = await self._render(tid, meta)
-        if blocks:
-            blocks[0].block_id = f"{MARKER_PREFIX}{tid}|root"
+        text, rendered = await self._render(tid, meta)
+        marker = f"{MARKER_PREFIX}{tid}|root"
+        blocks = self._fit_root(rendered, marker)
         try:
             await self._send(tid, meta, self.slack.update(channel, meta["root_ts"], blocks, text))
         except SlackCallError as exc:
-            log.error("outbox: chat.update of %s failed for good: %s; skipping this render", tid, exc.error)
-            OUTBOX_OPS.labels("update", "failed").inc()
+            retried = False
+            if exc.too_large and limits.text_chars(blocks) > 1_000:
+                smaller = self._fit_root(blocks, marker, budget=limits.text_chars(blocks) // 2)
+                try:
+                    await self._send(tid, meta, self.slack.update(channel, meta["root_ts"], smaller, text))
+                    retried = True
+                    OUTBOX_SPLITS.labels("root_shrunk").inc()
+                except SlackCallError as again:
+                    exc = again
+            if not retried:
+                log.error(
+                    "outbox: chat.update of %s failed for good: %s; skipping this render", tid, exc.error
+                )
+                OUTBOX_OPS.labels("update", "failed").inc()
+                OUTBOX_DEAD.labels("update", exc.error).inc()
         await self._commit_step(tid, "update", "", 0, ver)
         return True
 
@@ -250,13 +430,18 @@ class Delivery:
             raise Defer(wait, "waiting before looking up an uncertain post")
         marker = meta["inflight"]
         kind = meta.get("inflight_kind", "reply")
+        root_ts = meta.get("root_ts") if kind == "reply" else None
         try:
-            root_ts = meta.get("root_ts") if kind == "reply" else None
+            # (the layer joins a channel the bot only posted to: reading needs membership)
             ts = await self.slack.find_marked(channel, marker, since=since, root_ts=root_ts)
         except SlackCallError as exc:
-            if not exc.transient:
-                raise
-            raise self._defer_for(exc, meta) from exc
+            if exc.transient:
+                raise self._defer_for(exc, meta) from exc
+            # Slack will not let us look (a private channel we left, an archived one...): never
+            # loop on it. Post again: the post itself then succeeds or fails visibly.
+            log.warning("outbox: cannot look up %s in %s (%s); posting again", marker, channel, exc.error)
+            OUTBOX_OPS.labels(kind, "lookup_refused_reposting").inc()
+            ts = None
         if ts is None:
             OUTBOX_OPS.labels(kind, "not_found_reposting").inc()
             await self._clear_inflight(tid)
