@@ -110,7 +110,11 @@ def summary(
             section(f":white_check_mark: *Nothing new* since you last looked, {slack_date(since)}.")
         )
     else:
-        blocks.append(section(f"*Since you last looked* ({slack_date(since)}): {len(new)} changes"))
+        blocks.append(
+            section(
+                f"*Since you last looked* ({slack_date(since)}): {len(new)} {'change' if len(new) == 1 else 'changes'}"
+            )
+        )
     buckets: dict[str, list[TimelineEntry]] = {}
     for entry in new:
         buckets.setdefault(group_of(entry.kind), []).append(entry)
@@ -124,4 +128,4 @@ def summary(
 
 
 def summary_text(inc: Incident, new: list[TimelineEntry]) -> str:
-    return clip(f"Catch up on {inc.id}: {len(new)} changes", 3000)
+    return clip(f"Catch up on {inc.id}: {len(new)} {'change' if len(new) == 1 else 'changes'}", 3000)

@@ -161,7 +161,10 @@ def test_manifest_declares_both_shortcuts_and_the_home(manifest: dict[str, Any])
 
 
 def test_title_from_a_message() -> None:
-    assert dv.title_from("\n\n&gt; *Checkout* &amp; <@U0CAROL003|carol> _down_\nmore") == "Checkout & @carol down"
+    assert (
+        dv.title_from("\n\n&gt; *Checkout* &amp; <@U0CAROL003|carol> _down_\nmore")
+        == "Checkout & @carol down"
+    )
     assert dv.title_from("• `payments_api` ~flaky~") == "payments_api flaky"
     assert dv.title_from("") == ""
     assert len(dv.title_from("x" * 500)) == dv.TITLE_MAX
