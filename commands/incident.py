@@ -37,7 +37,7 @@ incident = slash_command("/incident", "Declare and run incidents", default=None)
 
 class CreateArgs(BaseModel):
     severity: str = ""  # empty: none given (allowed with service=, when triage is on)
-    title: str = Field(min_length=1, max_length=150)
+    title: str = Field(min_length=1, max_length=150)  # check_title says what is wrong first
     service: str | None = None
 
     @field_validator("title")
@@ -69,7 +69,29 @@ def parse_create(text: str) -> CreateArgs | ModalArgs:
         service = stext.plain(words[-1].split("=", 1)[1]) or None
         title = unquote(" ".join(words[:-1]))
     # a title is plain text (channel names, headers, topics); views escape it once for mrkdwn
-    return validate(CreateArgs, severity=stext.plain(severity), title=stext.plain(title), service=service)
+    title = stext.plain(title)
+    check_title(title)
+    return validate(CreateArgs, severity=stext.plain(severity), title=title, service=service)
+
+
+TITLE_MAX = 150
+
+
+def check_title(title: str) -> None:
+    """Clear sentences for the title's usual mistakes (never a validator's raw text)."""
+    shown = " ".join(title.split())
+    if not shown or shown in ('""', "''", "“”"):
+        raise UsageError('Give a title after the severity, e.g. `critical "API gateway down"`.')
+    if shown.count('"') % 2 or shown.count("“") != shown.count("”"):
+        raise UsageError(
+            "The title's quotes do not match: put the whole title in one pair, e.g. "
+            f'`"API gateway down"` (you wrote `{stext.escape(blocks.clip(shown, 60))}`).'
+        )
+    if len(shown) > TITLE_MAX:
+        raise UsageError(
+            f"The title is {len(shown)} characters long; keep it to {TITLE_MAX} or fewer "
+            "(details go in a status update or a note)."
+        )
 
 
 @incident.sub(

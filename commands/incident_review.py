@@ -214,22 +214,26 @@ async def stats(req: Request, args: StatsArgs) -> Reply:
     figures = await stats_mod.gather(
         req.ctx.store, [s.name for s in policy.severities], days=days, now=utcnow()
     )
-    reply = Reply(views.stats_blocks(policy, figures), text=f"incident stats, {days} days")
+    shown = views.stats_blocks(policy, figures)
     problems: list[str] = []
-    if policy.review.stats_chart and req.channel_id:
+    if policy.review.stats_chart:
+        # the answer is only for whoever asked (ephemeral); a file cannot be, so the chart goes to
+        # their direct messages with the bot, never into the channel they typed in
         from bot.review.chart import stats_png  # matplotlib only when a chart is wanted
 
         png = stats_png(figures, {s.name: s.label or s.name for s in policy.severities})
         try:
+            dm = await req.ctx.gateway.call("conversations.open", users=req.user_id)
             await upload_files(
                 req.ctx,
                 [Upload(f"incident-stats-{days}d.png", png, f"Incidents, last {days} days")],
-                channel=req.channel_id,
+                channel=str(dm["channel"]["id"]),
                 comment=views.stats_text(policy, figures),
             )
+            shown = [*shown, *blocks.message(":bar_chart: The chart is in your direct messages with me.")]
         except SlackCallError as exc:
-            problems.append(f"uploading the chart failed: {exc.error}")
-    return with_problems(reply, problems)
+            problems.append(f"sending you the chart failed: {exc.error}")
+    return with_problems(Reply(shown, text=f"incident stats, {days} days"), problems)
 
 
 # --------------------------------------------------------------------------------------------

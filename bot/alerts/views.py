@@ -258,7 +258,8 @@ def group_blocks(state: GroupState, policy: AlertsPolicy) -> list[Block]:
     )
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=headline(state, 150)))]
 
-    body = [f"{emoji} {_status_line(state)}"]
+    # resolved: the status line's own check mark says it (never "✅ ✅")
+    body = [_status_line(state) if state.status == "resolved" else f"{emoji} {_status_line(state)}"]
     if not state.mixed or len(state.alertnames(firing_only=True)) == 1:
         summary = state.annotation("summary")
         description = state.annotation("description")

@@ -163,7 +163,7 @@ async def _call(
         await report(ctx, inc, f"{result.reason}. The page was not delivered; reach the people directly.")
         return result.kind.value
     what = {
-        "trigger": f"Paged via {service}" + (f" ({label})" if label else ""),
+        "trigger": f"Paged via {service}" + (f" for {label}" if label else ""),
         "acknowledge": f"Page acknowledged in {service}",
         "resolve": f"Page resolved in {service}",
     }[action]

@@ -46,7 +46,8 @@ def select(policy: EscalationPolicy, word: str) -> Selection | None:
         alias = policy.roles[w]
         if alias.level is not None:
             found = level_selection(policy, alias.level, alias.target)
-            return Selection(f"{w} ({found.label})", found.level, found.target) if found else None
+            # "tech-lead, level 2 (Team lead)": never "tech-lead (level 2 (Team lead))"
+            return Selection(f"{w}, {found.label}", found.level, found.target) if found else None
         return Selection(w, users=tuple(alias.users), usergroups=tuple(alias.usergroups))
     for lv in policy.levels:
         if w in lv.aliases or w == slug(lv.name):

@@ -133,6 +133,9 @@ async def _post_once(ctx: AppContext, inc: Incident, step: str, channel: str) ->
 
 async def _run(ctx: AppContext, inc: Incident, out: Outcome) -> Incident:
     policy = ctx.policy
+    sev = policy.severity(inc.severity)
+    if sev is not None and sev.war_room and inc.announcement is None:
+        inc = await _open_room(ctx, inc, out)  # first: the announcement shows it from the start
     if inc.announcement is None and not await _done(ctx, inc, "announce"):
         try:
             announce = await ctx.slack.find_channel(policy.channels.announcements)
@@ -151,7 +154,6 @@ async def _run(ctx: AppContext, inc: Incident, out: Outcome) -> Incident:
             out.announcement_link = await ctx.slack.permalink(inc.announcement.channel, inc.announcement.ts)
         except SlackCallError as exc:
             out.problem("linking the announcement", exc)
-    sev = policy.severity(inc.severity)
     if sev is not None and sev.war_room:
         inc = await _war_room(ctx, inc, out)
     if not await _done(ctx, inc, "declared"):
@@ -200,23 +202,30 @@ async def _own_channel(ctx: AppContext, inc: Incident, name: str, since: float) 
     return cid if made_by_us and owner in (None, inc.id) else None
 
 
+async def _open_room(ctx: AppContext, inc: Incident, out: Outcome) -> Incident:
+    """The war room's channel, made (and recorded) before the announcement, so the announcement
+    links it from its first render."""
+    if inc.war_room is not None:
+        return inc
+    try:
+        cid, name = await _create_channel(ctx, inc)
+    except SlackCallError as exc:
+        out.problem("creating the war room", exc)
+        return inc
+    inc = await ctx.store.patch(inc.id, lambda i: setattr(i, "war_room", WarRoom(channel_id=cid, name=name)))
+    await ctx.store.bind_channel(cid, inc.id)
+    entry = TimelineEntry(
+        actor="bot", kind="war_room", text=f"War room #{name} opened", data={"channel": cid}
+    )
+    await ctx.store.apply(inc.id, state.record(entry))
+    return inc
+
+
 async def _war_room(ctx: AppContext, inc: Incident, out: Outcome) -> Incident:
     policy = ctx.policy
+    inc = await _open_room(ctx, inc, out)
     if inc.war_room is None:
-        try:
-            cid, name = await _create_channel(ctx, inc)
-        except SlackCallError as exc:
-            out.problem("creating the war room", exc)
-            return inc
-        inc = await ctx.store.patch(
-            inc.id, lambda i: setattr(i, "war_room", WarRoom(channel_id=cid, name=name))
-        )
-        await ctx.store.bind_channel(cid, inc.id)
-        entry = TimelineEntry(
-            actor="bot", kind="war_room", text=f"War room #{name} opened", data={"channel": cid}
-        )
-        await ctx.store.apply(inc.id, state.record(entry))
-    assert inc.war_room is not None
+        return inc
     cid = inc.war_room.channel_id
     # direct, each step recorded when done: topic, purpose, pin and bookmark are idempotent settings
     # (a repeat after a crash posts nothing), and the headline post is looked up before a repost

@@ -118,6 +118,8 @@ def announcement(policy: Policy, inc: Incident) -> list[Block]:
         facts.append(f"update #{last.number} {slack_date(last.at)}")
     if inc.is_resolved:
         facts.append(f"resolved by {user_link(inc.resolved_by)} {slack_date(inc.resolved_at)}")
+    if inc.closed_at:
+        facts.insert(0, f":lock: *Closed* {slack_date(inc.closed_at)}")
     blocks.append(context(" · ".join(facts)))
     if inc.alert_links:
         blocks.append(context(alert_links_text(inc)))
@@ -167,13 +169,18 @@ def topic(policy: Policy, inc: Incident) -> str:
     return clip(f"{inc.id} · {sev.label} · {inc.status} · {commander} · {inc.title}", 250)
 
 
+def closed_status(inc: Incident) -> str | None:
+    """``:lock: Closed <date>`` once the incident is closed (reviewed, war room archived)."""
+    return f":lock: Closed {slack_date(inc.closed_at)}" if inc.closed_at else None
+
+
 def details(policy: Policy, inc: Incident, timeline: list[TimelineEntry]) -> list[Block]:
     sev = policy.severity_by_name(inc.severity)
     status = policy.status_by_name(inc.status)
     roles = ", ".join(f"{r.replace('_', ' ')}: {user_link(u)}" for r, u in inc.roles.items()) or "none"
     pairs = [
         ("Severity", f"{sev.emoji} {sev.label}".strip()),
-        ("Status", f"{status.emoji} {status.label}".strip()),
+        ("Status", closed_status(inc) or f"{status.emoji} {status.label}".strip()),
         ("Declared", f"{slack_date(inc.created_at)} by {user_link(inc.created_by)}"),
         (
             "Acknowledged",
@@ -214,7 +221,8 @@ def incident_list(policy: Policy, incidents: list[Incident], scope: str) -> list
     for inc in incidents:
         sev = policy.severity_by_name(inc.severity)
         room = f" · <#{inc.war_room.channel_id}>" if inc.war_room else ""
-        lines.append(f"{sev.emoji} *{inc.id}* {escape(inc.title)} — {inc.status}{room}")
+        shown_status = "closed" if inc.closed_at else inc.status
+        lines.append(f"{sev.emoji} *{inc.id}* {escape(inc.title)} — {shown_status}{room}")
     title = "Open incidents" if scope == "open" else "All incidents"
     return limit_blocks([header(f"{title} ({len(incidents)})"), *sections("\n".join(lines))])
 

@@ -85,10 +85,25 @@ async def refresh(ctx: AppContext, inc: Incident, out: Outcome, *, topic: bool =
         # direct: setting a topic is idempotent (a repeat changes nothing, nothing is posted) and
         # the next change sets it again from state; read the latest state so it never goes back
         latest = await ctx.store.find(inc.id) or inc
-        try:
-            await ctx.slack.set_topic(inc.war_room.channel_id, views.topic(ctx.policy, latest))
-        except SlackCallError as exc:
-            out.problem("updating the topic", exc)
+        await set_topic(ctx, inc.war_room.channel_id, views.topic(ctx.policy, latest), out)
+
+
+async def set_topic(ctx: AppContext, channel: str, topic: str, out: Outcome) -> None:
+    """conversations.setTopic only when the topic changes: Slack posts "set the channel topic" for
+    every call, so an unchanged topic is never set again (the last one set is kept in Redis)."""
+    key = ctx.keys.custom("topic", channel)
+    try:
+        current = await ctx.redis.get(key)
+        if current is None:  # not set by this path yet (e.g. by the declaration): ask Slack
+            info = await ctx.gateway.call("conversations.info", channel=channel)
+            current = ((info.get("channel") or {}).get("topic") or {}).get("value")
+        if current == topic:
+            return
+        await ctx.slack.set_topic(channel, topic)
+    except SlackCallError as exc:
+        out.problem("updating the topic", exc)
+        return
+    await ctx.redis.set(key, topic, ex=30 * 86400)
 
 
 async def post_to_incident(
@@ -203,5 +218,12 @@ async def assign_role(ctx: AppContext, incident_id: str, user: str, role: str, a
 
 
 async def add_note(ctx: AppContext, incident_id: str, user: str, text: str) -> Outcome:
-    inc, _ = await ctx.store.apply(incident_id, state.add_note(user, text))
+    def change(inc: Incident) -> list[TimelineEntry]:
+        if inc.closed_at:  # checked with the write: a close that lands first refuses the note
+            raise state.Refused(
+                f"{inc.id} is closed (reviewed, war room archived): its timeline takes no more notes."
+            )
+        return state.add_note(user, text)(inc)
+
+    inc, _ = await ctx.store.apply(incident_id, change)
     return Outcome(inc)

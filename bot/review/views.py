@@ -50,7 +50,7 @@ def timeline_pages(inc: Incident, entries: list[TimelineEntry]) -> list[list[Blo
     for n, chunk in enumerate(chunks[:MAX_PAGES], start=1):
         page: list[Block] = []
         if n == 1:
-            page.append(header(f"{inc.id} timeline ({len(entries)} entries)"))
+            page.append(header(f"{inc.id} timeline ({counted(len(entries), 'entry', 'entries')})"))
         page.extend(chunk)
         if len(chunks) > 1:
             more = ""
@@ -97,6 +97,11 @@ def review_created(inc: Incident, review: Review, shared_in: str | None) -> list
     return [section("\n".join(lines))]
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``1 incident``, ``2 incidents``, ``1 entry``, ``3 entries``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def stats_blocks(policy: Policy, stats: Stats) -> list[Block]:
     total = stats.total
     blocks: list[Block] = [
@@ -113,7 +118,7 @@ def stats_blocks(policy: Policy, stats: Stats) -> list[Block]:
         pairs.append(
             (
                 f"{sev.emoji} {sev.label or sev.name}".strip(),
-                f"{s.count} incidents · TTA {format_duration(s.mean_tta)} · TTR {format_duration(s.mean_ttr)}",
+                f"{counted(s.count, 'incident')} · TTA {format_duration(s.mean_tta)} · TTR {format_duration(s.mean_ttr)}",
             )
         )
     for i in range(0, len(pairs), 10):

@@ -51,7 +51,7 @@ def runbook_list(library: RunbookLibrary) -> list[Block]:
     for rb in library.all():
         extras = []
         if rb.diagnostics:
-            extras.append(f"{len(rb.diagnostics)} diagnostics")
+            extras.append(f"{len(rb.diagnostics)} diagnostic{'' if len(rb.diagnostics) == 1 else 's'}")
         if rb.alerts:
             extras.append("alerts: " + ", ".join(f"`{escape(a)}`" for a in rb.alerts[:4]))
         suffix = f" — {'; '.join(extras)}" if extras else ""
@@ -187,7 +187,7 @@ def results(
     ok = sum(1 for r in results_ if r.ok)
     failed = len(results_) - ok
     attention = sum(1 for r in results_ if r.ok and r.attention)
-    summary = f":stethoscope: Diagnostics for *{escape(title)}*: {ok}/{len(results_)} checks ran"
+    summary = f":stethoscope: Diagnostics for *{escape(title)}*: {ok}/{len(results_)} check{'' if len(results_) == 1 else 's'} ran"
     if failed:
         summary += f", *{failed} failed*"
     if attention:

@@ -82,7 +82,7 @@ async def test_declare_pages_and_slack_ack_and_resolve_follow(sandbox, bot, vend
     await eventually(lambda: _async(vendor.pd_alerts[inc.id].status == "resolved"))
     assert vendor.pd_alerts[inc.id].events == ["trigger", "acknowledge", "resolve"]
     kinds = await eventually(lambda: _paged_count(bot, inc.id, 3))
-    assert ("paged", "Paged via pagerduty (level 1 (On-call))") in kinds
+    assert ("paged", "Paged via pagerduty for level 1 (On-call)") in kinds
 
 
 async def test_escalation_pages_opsgenie_and_the_dm_ack_acknowledges(sandbox, bot, vendor) -> None:
