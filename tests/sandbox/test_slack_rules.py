@@ -178,3 +178,53 @@ async def test_a_view_submission_not_acked_within_3_seconds_shows_slacks_error_i
     late = (await sandbox.command("alice", "incidents", "/incident", "new"))["trigger_id"]
     sandbox.advance_time(3.01)
     assert await slack_error(client.views_open(trigger_id=late, view=modal)) == "expired_trigger_id"
+
+
+def test_the_manifest_asks_for_what_the_code_uses_and_nothing_more() -> None:
+    """Scopes and events in manifest.yml match the listeners and Slack methods in the code."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from bot.listeners import EVENTS
+    from chatops.product import assemble
+
+    assemble()
+    root = Path(__file__).resolve().parents[2]
+    manifest = yaml.safe_load((root / "manifest.yml").read_text())
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert set(EVENTS) <= events, f"listeners without a subscription: {set(EVENTS) - events}"
+    assert events <= set(EVENTS), f"subscriptions no listener handles: {events - set(EVENTS)}"
+    if "app_home_opened" in events:
+        assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    code = "\n".join(  # the methods the code calls (the gateway's pacing table names, not calls)
+        f.read_text()
+        for d in ("bot", "commands", "integrations")
+        for f in (root / d).rglob("*.py")
+        if f != root / "bot" / "slack" / "gateway.py"
+    )
+    called = set(
+        re.findall(
+            r'"((?:chat|conversations|reactions|pins|bookmarks|files|users|usergroups|views)\.[A-Za-z.]+)"',
+            code,
+        )
+    )
+    needs = {
+        "reactions:write": {"reactions.add", "reactions.remove"},
+        "pins:write": {"pins.add"},
+        "bookmarks:write": {"bookmarks.add"},
+        "files:write": {"files.getUploadURLExternal"},
+        "channels:join": {"conversations.join"},
+        "channels:manage": {"conversations.create"},
+        "users:read.email": {"users.lookupByEmail"},
+        "usergroups:read": {"usergroups.list"},
+        "channels:history": {"conversations.history", "conversations.replies"},
+    }
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    for scope, methods in needs.items():
+        used = bool(methods & called)
+        assert (scope in scopes) == used, (
+            f"{scope}: requested={scope in scopes}, used={sorted(methods & called)}"
+        )
+    assert "reactions:read" in scopes and "reaction_added" in events  # reading reactions needs it
