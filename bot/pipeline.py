@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot import audit, blocks, idempotency
+from bot import audit, blocks, idempotency, scheduling
 from bot.answers import Failure, Where, failure, usage_reply
 from bot.context import AppContext
 from bot.idempotency import Claim
@@ -170,7 +170,7 @@ def _outcome(result: Reply | _Usage | Failure | None) -> tuple[str, str, Reply |
 
 async def _ackfirst_time(job: Job, ack: Ack, claims: list[Claim | None], work: Work) -> None:
     """Commands, buttons, shortcuts and events: ack, then check, work, record and answer."""
-    with audit.batch() as pending:
+    with audit.batch() as pending, scheduling.person():  # machine work defers to this request
         job.batch = pending
         await _ackfirst_batched(job, ack, claims, work)
 

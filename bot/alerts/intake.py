@@ -31,6 +31,7 @@ from bot.alerts import metrics
 from bot.alerts.models import WebhookPayload, validation_reason
 from bot.config.alerts import AlertsPolicy
 from bot.core.redis_factory import mode_of, write_and_wait
+from bot.scheduling import defer_to_people
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,9 @@ def make_handler(
     durability = Durability(redis)
 
     async def handle(request: web.Request) -> web.Response:
+        # people first (bot/scheduling.py): a person's request in flight goes before this one's
+        # read, parse and write; Alertmanager waits at most MAX_DEFER longer for its 200
+        await defer_to_people("alert-intake")
         if not auth.check(request.headers.get("Authorization", "")):
             return _error(401, "missing or wrong credentials", {"WWW-Authenticate": 'Bearer realm="alerts"'})
         if request.content_length is not None and request.content_length > limit:

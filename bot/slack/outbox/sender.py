@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from bot import scheduling
 from bot.keys import Keys
 from bot.slack import lanes
 from bot.slack.gateway import GatewayConfig, SlackGateway
@@ -234,12 +235,16 @@ class Outbox(Delivery):
 
     async def _drive(self, tid: str, lane: lanes.Lane = lanes.BULK, due: float | None = None) -> None:
         lanes.set_lane(lane)  # this task's Slack calls are paced in the thread's lane
+        if lane == lanes.INTERACTIVE:
+            scheduling.PEOPLE.enter()  # machine work defers to this thread (bot/scheduling.py)
         lease_key = self._tk(tid, "lease")
         renewer = asyncio.create_task(self._keep_lease(lease_key))
         defer: float | None = None
         try:
             while True:
                 try:
+                    if lane == lanes.BULK:
+                        await scheduling.defer_to_people("outbox-bulk")
                     more = await self._step(tid)
                 except Defer as exc:
                     defer = exc.seconds
@@ -264,6 +269,8 @@ class Outbox(Delivery):
             except RedisError:
                 log.exception("outbox: could not reschedule %s (lease expiry will)", tid)
         finally:
+            if lane == lanes.INTERACTIVE:
+                scheduling.PEOPLE.leave()
             renewer.cancel()
             self._active.discard(tid)
             self._lanes.pop(tid, None)
