@@ -14,6 +14,7 @@ from bot.durations import format_duration
 from bot.incidents.views import incident_button
 from bot.review.records import ActionItem, Review
 from bot.review.stats import Stats
+from bot.slack.limits import MESSAGE_TEXT_BUDGET, split_blocks
 from bot.templates import escape, slack_date, user_link
 from bot.text import mrkdwn
 
@@ -44,8 +45,11 @@ def timeline_line(e: TimelineEntry) -> str:
 def timeline_pages(inc: Incident, entries: list[TimelineEntry]) -> list[list[Block]]:
     """The whole timeline as messages within Block Kit limits (sections of 3000, 50 blocks each)."""
     body = sections("\n".join(timeline_line(e) for e in entries)) if entries else [section("_empty_")]
-    per_page = MAX_BLOCKS - 2
-    chunks = [body[i : i + per_page] for i in range(0, len(body), per_page)] or [[]]
+    # a page is one message: at most 50 blocks and about 12,000 characters of block text in all
+    # (Slack answers msg_blocks_too_long past that), header and footer included
+    groups = split_blocks(body, MESSAGE_TEXT_BUDGET - 500)
+    chunks = [[b for b in map(Block.parse, group) if b is not None] for group in groups] or [[]]
+    chunks = [c[i : i + MAX_BLOCKS - 2] for c in chunks for i in range(0, len(c), MAX_BLOCKS - 2)]
     pages: list[list[Block]] = []
     for n, chunk in enumerate(chunks[:MAX_PAGES], start=1):
         page: list[Block] = []
