@@ -76,6 +76,9 @@ async def find_people(ctx: AppContext, text: str, *, groups: bool = False) -> Pe
     raw = stext.unquote(text.strip())
     if not raw:
         return out
+    if user_id := stext.user_id_of(raw):  # a mention Slack encoded, or a bare user ID
+        out.add_user(user_id)
+        return out
     # the whole text as one name first ("Carol Chen", "carol@example.com", "@carol")
     whole = stext.decode(raw)
     if all(isinstance(s, stext.Words | stext.NameRef) for s in whole.segments):

@@ -25,6 +25,7 @@ from bot.listeners import (
     action,
     looks_like_incident,
     unquote,
+    user_id_of,
     validate,
     with_problems,
 )
@@ -143,6 +144,8 @@ def parse_action(text: str) -> ActionArgs:
         owner = words.pop()
     if owner is not None and words and looks_like_person(words[-1]):
         raise UsageError("An action item has one owner: name one person at the end.")
+    if owner is not None:
+        owner = user_id_of(owner) or owner  # a mention is its user ID; other names: the handler
     body = unquote(" ".join(words))
     if not body:
         raise UsageError(
@@ -212,7 +215,11 @@ async def stats(req: Request, args: StatsArgs) -> Reply:
     policy = req.ctx.policy
     days = args.days or stats_mod.parse_period(policy.review.stats_default_period) or 30
     figures = await stats_mod.gather(
-        req.ctx.store, [s.name for s in policy.severities], days=days, now=utcnow()
+        req.ctx.store,
+        [s.name for s in policy.severities],
+        days=days,
+        now=utcnow(),
+        include_private=policy.incidents.private_in_stats,
     )
     shown = views.stats_blocks(policy, figures)
     problems: list[str] = []
