@@ -139,7 +139,7 @@ async def test_incident_life_review_and_close(sandbox: Any, bot: Any) -> None:
 
     # --- an action item, without the ID inside the war room ------------------------------------
     await sandbox.command(
-        "alice", room, "/incident", "action Alert on checkout error rate <@U0BOB00002> due 2030-01-31"
+        "alice", room, "/incident", "action Alert on checkout error rate @bob due 2030-01-31"
     )
 
     async def action_added() -> list[Any]:

@@ -108,10 +108,15 @@ async def test_stats_command_reports_figures_and_uploads_a_chart(sandbox: Any, b
     assert crit in body and high in body
     assert f"*4* declared · *2* resolved · mean time to acknowledge *{format_duration(220)}*" in body
 
-    async def chart() -> list[dict[str, Any]]:
-        return [m for m in sandbox.messages("general") if m.get("files")]
+    assert "direct messages" in body  # the answer says where the chart went
+    carol = sandbox.user_by_name("carol")["id"]
+    dm = next(c for c in sandbox.core.workspace.channels.values() if c.is_im and carol in c.members)
 
-    (posted,) = await eventually(chart)
+    async def chart() -> list[dict[str, Any]]:
+        return [m for m in sandbox.messages(dm.id) if m.get("files")]
+
+    (posted,) = await eventually(chart)  # in carol's DM with the bot: only she asked
+    assert not [m for m in sandbox.messages("general") if m.get("files")]
     (png,) = posted["files"]
     assert png["mimetype"] == "image/png" and png["name"] == "incident-stats-7d.png"
     assert f"Critical: 2 (TTA {format_duration(180)}, TTR {format_duration(5400)})" in posted["text"]
