@@ -121,9 +121,13 @@ class Outbox(Delivery):
         for op in ops:
             args += [op.id, op.dumps()]
         keys = [self._tk(tid, "meta"), self._tk(tid, "q"), self._tk(tid, "seen")]
-        added = int(await self._push_script(keys=keys, args=args))
-        # After the data, so a sender that empties the set re-checks and sees it (see _finish).
-        await self.redis.zadd(self.ready_for(lanes.lane_of(tid, lane)), {tid: time.time()}, nx=True)
+        # One round trip: the script, then (after the data, so a sender that empties the set
+        # re-checks and sees it, see _finish) the ready set, in order in one pipeline.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await self._push_script(keys=keys, args=args, client=pipe)
+            pipe.zadd(self.ready_for(lanes.lane_of(tid, lane)), {tid: time.time()}, nx=True)
+            results = await pipe.execute()
+        added = int(results[0])
         if added:
             OUTBOX_OPS.labels("reply", "queued").inc(added)
         return added
