@@ -10,7 +10,7 @@ from bot.core.state import Refused
 from bot.directory import user_groups
 
 log = logging.getLogger(__name__)
-PERMISSIONS = ("declare", "update", "escalate", "resolve", "remediate", "silence", "admin")
+PERMISSIONS = ("declare", "update", "escalate", "resolve", "remediate", "silence", "private", "admin")
 
 
 class Denied(Refused):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
@@ -10,14 +11,17 @@ from bot import blocks, people
 from bot import text as stext
 from bot.core.store import normalise_id
 from bot.incidents import (
+    access,  # noqa: F401  (registers the Request access / Approve / Deny buttons)
     catchup,
     declare_modal,
     home,  # noqa: F401  (registers the App Home's listeners and hooks)
+    stages,  # noqa: F401  (registers the Accept button of an incident in triage)
     views,
 )
 from bot.incidents import workflow as flow
 from bot.incidents.declare_views import Origin
 from bot.incidents.lookup import incident_for
+from bot.incidents.visibility import visible
 from bot.listeners import (
     MAX_TEXT,
     Reply,
@@ -39,6 +43,9 @@ class CreateArgs(BaseModel):
     severity: str = ""  # empty: none given (allowed with service=, when triage is on)
     title: str = Field(min_length=1, max_length=150)  # check_title says what is wrong first
     service: str | None = None
+    private: bool = False
+    test: bool = False
+    triage: bool = False
 
     @field_validator("title")
     @classmethod
@@ -53,8 +60,35 @@ class ModalArgs(BaseModel):
     """``/incident create`` with no arguments: the declaration modal opens."""
 
 
+FLAGS = ("private", "test", "triage")
+_QUOTED = re.compile(r'("[^"]*"|“[^”]*”)')
+_FLAG = re.compile(r"(?<!\S)--([A-Za-z][\w-]*)(?!\S)")
+
+
+def split_flags(text: str) -> tuple[str, set[str]]:
+    """``critical "DB down" --private --test`` -> (``critical "DB down"``, {private, test}); a flag
+    inside the quoted title stays part of it; an unknown flag is a usage error."""
+    found: set[str] = set()
+    parts = _QUOTED.split(text)
+    for i in range(0, len(parts), 2):  # the even parts are outside quotes
+
+        def take(m: re.Match[str]) -> str:
+            name = m.group(1).lower()
+            if name not in FLAGS:
+                known = ", ".join(f"`--{f}`" for f in FLAGS)
+                raise UsageError(f"`--{stext.escape(m.group(1))}` is not an option; options: {known}.")
+            found.add(name)
+            return ""
+
+        parts[i] = _FLAG.sub(take, parts[i])
+    return " ".join("".join(parts).split()), found
+
+
 def parse_create(text: str) -> CreateArgs | ModalArgs:
+    text, flags = split_flags(text)
     if not text.strip():
+        if flags:
+            raise UsageError("Give a severity and a title with the options, or no arguments for the form.")
         return ModalArgs()
     if text.strip()[:1] in ('"', "“", "'") and "service=" in text:
         parts = ["", text.strip()]  # no severity, a quoted title: triage may suggest the severity
@@ -71,7 +105,8 @@ def parse_create(text: str) -> CreateArgs | ModalArgs:
     # a title is plain text (channel names, headers, topics); views escape it once for mrkdwn
     title = stext.plain(title)
     check_title(title)
-    return validate(CreateArgs, severity=stext.plain(severity), title=title, service=service)
+    on = {f: f in flags for f in FLAGS}
+    return validate(CreateArgs, severity=stext.plain(severity), title=title, service=service, **on)
 
 
 TITLE_MAX = 150
@@ -99,8 +134,9 @@ def check_title(title: str) -> None:
     aliases=("declare", "new"),
     permission="declare",
     usage=[
-        "/incident create <severity> <title> [service=<name>]",
+        "/incident create <severity> <title> [service=<name>] [--private] [--triage] [--test]",
         '/incident create critical "API gateway down"',
+        '/incident create high "Suspicious logins" --private',
         "/incident create   (no arguments: a form)",
     ],
     summary="Declare an incident",
@@ -134,6 +170,9 @@ async def create(req: Request, args: CreateArgs | ModalArgs) -> Reply | None:
         title=title,
         origin_channel=req.channel_id,
         service=args.service,
+        private=args.private,
+        test=args.test,
+        triage=args.triage,
     )
     if args.service and policy.runbooks.triage.enabled:
         snapshot = snapshot or await triage_snapshot(req.ctx, args.service)
@@ -167,7 +206,9 @@ def parse_list(text: str) -> ListArgs:
     "list", usage=["/incident list [open|all]"], summary="List incidents", parse=parse_list, aliases=("ls",)
 )
 async def list_(req: Request, args: ListArgs) -> Reply:
-    found = await req.ctx.store.list(include_resolved=args.scope == "all")
+    found = await visible(
+        req.ctx, req.user_id, await req.ctx.store.list(include_resolved=args.scope == "all")
+    )
     return Reply(views.incident_list(req.ctx.policy, found, args.scope), text="Incidents")
 
 
@@ -337,6 +378,84 @@ async def invite(req: Request, args: RefArgs) -> Reply:
 async def catch_up(req: Request, args: RefArgs) -> Reply:
     inc = await incident_for(req, args.incident_id)
     return await catchup.catch_up(req.ctx, inc.id, req.user_id)
+
+
+@incident.sub(
+    "accept",
+    permission="declare",
+    usage=["/incident accept [INC]"],
+    summary="Accept an incident in triage (war room, pages)",
+    parse=parse_ref_only,
+)
+async def accept(req: Request, args: RefArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    out = await flow.accept(req.ctx, inc.id, req.user_id)
+    room = f" War room: <#{out.incident.war_room.channel_id}>." if out.incident.war_room else ""
+    return with_problems(
+        Reply(blocks.message(f":white_check_mark: {inc.id} accepted.{room}"), text="accepted"), out.problems
+    )
+
+
+def parse_decline(text: str) -> RefArgs:
+    args = _ref_then_text(text)
+    if not args.text.strip():
+        raise UsageError('Say why it is declined, e.g. `/incident decline INC-12 "known flaky alert"`.')
+    return args
+
+
+@incident.sub(
+    "decline",
+    permission="declare",
+    usage=['/incident decline [INC] "<reason>"', '/incident decline INC-12 "duplicate of a known alert"'],
+    summary="Decline an incident in triage (closed, out of metrics)",
+    parse=parse_decline,
+)
+async def decline(req: Request, args: RefArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    reason, _ = await stext.resolve_names(req.ctx, args.text)
+    out = await flow.decline(req.ctx, inc.id, req.user_id, reason)
+    return with_problems(
+        Reply(blocks.message(f":no_entry_sign: {inc.id} declined."), text="declined"), out.problems
+    )
+
+
+class MergeArgs(BaseModel):
+    source: str
+    target: str
+
+
+def parse_merge(text: str) -> MergeArgs:
+    words = text.split()
+    if len(words) == 2:
+        words = [words[0], "into", words[1]]
+    if len(words) != 3 or words[1].lower() != "into":
+        raise UsageError("Say which incident goes into which, e.g. `/incident merge INC-13 into INC-12`.")
+    source, target = normalise_id(words[0]), normalise_id(words[2])
+    for given, found in ((words[0], source), (words[2], target)):
+        if found is None:
+            raise UsageError(f"`{stext.escape(given)}` is not an incident ID (they look like INC-12).")
+    assert source is not None and target is not None
+    return MergeArgs(source=source, target=target)
+
+
+@incident.sub(
+    "merge",
+    permission="update",
+    usage=["/incident merge <INC> into <INC>", "/incident merge INC-13 into INC-12"],
+    summary="Merge a duplicate into another incident (it is closed with a pointer)",
+    parse=parse_merge,
+)
+async def merge(req: Request, args: MergeArgs) -> Reply:
+    source = await incident_for(req, args.source)
+    target = await incident_for(req, args.target)
+    out = await flow.merge(req.ctx, source.id, target.id, req.user_id)
+    return with_problems(
+        Reply(
+            blocks.message(f":twisted_rightwards_arrows: {source.id} merged into {target.id}."),
+            text="merged",
+        ),
+        out.problems,
+    )
 
 
 def parse_note(text: str) -> RefArgs:

@@ -50,6 +50,14 @@ class Interactions:
             raise InteractionError("channel_not_found", detail=f"no channel {ref!r}")
         return channel
 
+    def channel_of(self, user: User, ref: str | None) -> Channel:
+        """A channel ``user`` can act in: a private channel or a DM only as a member (to anyone
+        else Slack shows no such channel)."""
+        channel = self.channel(ref)
+        if (channel.is_private or channel.is_im) and user.id not in channel.members:
+            raise InteractionError("channel_not_found", detail=f"{user.name} is not a member of {ref!r}")
+        return channel
+
     def _user_obj(self, user: User) -> dict[str, Any]:
         return {"id": user.id, "username": user.name, "name": user.name, "team_id": self.ws.team_id}
 
@@ -77,7 +85,7 @@ class Interactions:
     # ---- slash commands ------------------------------------------------------------------------
     async def command(self, user_ref: str, channel_ref: str, command: str, text: str = "") -> dict[str, Any]:
         user = self.user(user_ref)
-        channel = self.channel(channel_ref)
+        channel = self.channel_of(user, channel_ref)
         command = command if command.startswith("/") else f"/{command}"
         trigger_id = self.core.issue_trigger(user.id, channel.id)
         response_url = self.core.issue_response_url(user.id, channel.id)
@@ -201,7 +209,7 @@ class Interactions:
         user = self.user(user_ref)
         if view_id:
             return await self._click_in_view(user, view_id, action_id, value, selected_option)
-        channel = self.channel(channel_ref)
+        channel = self.channel_of(user, channel_ref)
         msg: Message | None = channel.messages.get(message_ts or "")
         eph: Ephemeral | None = None
         if msg is None:
@@ -589,7 +597,7 @@ class Interactions:
     ) -> dict[str, Any]:
         """A user posts a plain message; the bot gets ``message`` (and ``app_mention``) events."""
         user = self.user(user_ref)
-        channel = self.channel(channel_ref)
+        channel = self.channel_of(user, channel_ref)
         if not text.strip():
             raise InteractionError("no_text")
         if channel.is_archived:

@@ -15,8 +15,15 @@ from sandbox.config import FAULT_FIELDS
 from sandbox.core import Core
 from sandbox.delivery import Delivery
 from sandbox.interactions import InteractionError, Interactions
+from sandbox.workspace import Channel, User
 
 log = logging.getLogger("sandbox.jsonapi")
+
+
+def _may_read(channel: Channel, user: User | None) -> bool:
+    """The page, acting as ``user``, reads a private channel or a DM only as its member (without a
+    user, as scripts and tests do, everything is readable)."""
+    return user is None or not (channel.is_private or channel.is_im) or user.id in channel.members
 
 
 def _bad(error: str, status: int = 400, **extra: Any) -> web.Response:
@@ -239,8 +246,11 @@ class JsonApi:
     # ---- state for the page --------------------------------------------------------------------
     async def workspace(self, request: web.Request) -> web.Response:
         ws = self.core.workspace
+        viewer = ws.find_user(request.query.get("user")) if request.query.get("user") else None
         channels = []
         for c in ws.channels.values():
+            if viewer is not None and (c.is_private or c.is_im) and viewer.id not in c.members:
+                continue  # as Slack: a private channel exists only for its members
             data = ws.channel_to_slack(c)
             data["members"] = list(c.members)
             data["bookmarks"] = list(c.bookmarks)
@@ -262,9 +272,9 @@ class JsonApi:
     async def channel_state(self, request: web.Request) -> web.Response:
         ws = self.core.workspace
         channel = ws.find_channel(request.query.get("channel"))
-        if channel is None:
-            return _bad("channel_not_found", 404)
         user = ws.find_user(request.query.get("user"))
+        if channel is None or not _may_read(channel, user):
+            return _bad("channel_not_found", 404)
         messages = [ws.message_to_slack(m) for m in channel.top_level()]
         ephemerals = [
             ws.ephemeral_to_json(e)
@@ -288,12 +298,12 @@ class JsonApi:
     async def thread_state(self, request: web.Request) -> web.Response:
         ws = self.core.workspace
         channel = ws.find_channel(request.query.get("channel"))
-        if channel is None:
+        user = ws.find_user(request.query.get("user"))
+        if channel is None or not _may_read(channel, user):
             return _bad("channel_not_found", 404)
         ts = request.query.get("ts", "")
         if ts not in channel.messages:
             return _bad("thread_not_found", 404)
-        user = ws.find_user(request.query.get("user"))
         messages = [ws.message_to_slack(m) for m in channel.thread(ts)]
         ephemerals = [
             ws.ephemeral_to_json(e)

@@ -169,7 +169,15 @@ class PermissionsPolicy(Section):
     resolve: list[str] = Field(default_factory=lambda: ["*"])
     remediate: list[str] = Field(default_factory=list)
     silence: list[str] = Field(default_factory=lambda: ["*"])  # silence alert groups in Alertmanager
+    private: list[str] = Field(default_factory=list)  # see private incidents without being in them
     admin: list[str] = Field(default_factory=list)
+
+
+class IncidentsPolicy(Section):
+    """Private, triage and test incidents."""
+
+    private_announcement: bool = True  # a stub (severity, "Request access") in the public channel
+    private_in_stats: bool = False  # private incidents counted in /incident stats
 
 
 class Policy(Section):
@@ -180,6 +188,7 @@ class Policy(Section):
     responders: RespondersPolicy = Field(default_factory=RespondersPolicy)
     templates: TemplatesPolicy = Field(default_factory=TemplatesPolicy)
     permissions: PermissionsPolicy = Field(default_factory=PermissionsPolicy)
+    incidents: IncidentsPolicy = Field(default_factory=IncidentsPolicy)
     alerts: AlertsPolicy = Field(default_factory=AlertsPolicy)
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)

@@ -46,6 +46,14 @@ class TimelineEntry(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class Decline(BaseModel):
+    """Why an incident in triage was declined, by whom and when (kept out of metrics)."""
+
+    by: str
+    at: datetime
+    reason: str
+
+
 class Incident(BaseModel):
     id: str
     number: int
@@ -71,11 +79,33 @@ class Incident(BaseModel):
     alert_groups: list[str] = Field(default_factory=list)
     alert_links: list[AlertLink] = Field(default_factory=list)
     closed_at: datetime | None = None
+    private: bool = False  # a private war room; nothing but a stub in public channels
+    test: bool = False  # a drill: no pages, no status page, kept out of metrics
+    triage: bool = False  # declared for triage: waits for accept or decline
+    accepted_by: str | None = None
+    accepted_at: datetime | None = None
+    declined: Decline | None = None
+    merged_into: str | None = None
+    merged_from: list[str] = Field(default_factory=list)
     version: int = 0
 
     @property
     def is_resolved(self) -> bool:
         return self.resolved_at is not None
+
+    @property
+    def stage(self) -> str:
+        """``triage``, ``declined``, ``merged`` or ``active`` (then ``status`` says how far it is)."""
+        if self.merged_into:
+            return "merged"
+        if self.declined is not None:
+            return "declined"
+        return "triage" if self.triage else "active"
+
+    @property
+    def in_metrics(self) -> bool:
+        """Counted in response metrics: not a test, not declined, not merged into another."""
+        return not (self.test or self.declined is not None or self.merged_into)
 
     @property
     def commander(self) -> str | None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.config.policy import Policy
-from bot.core.models import Incident, StatusUpdate, TimelineEntry, utcnow
+from bot.core.models import Decline, Incident, StatusUpdate, TimelineEntry, utcnow
 
 
 class Refused(Exception):
@@ -24,8 +24,28 @@ def _open_statuses(policy: Policy) -> list[str]:
     return [s.name for s in policy.statuses if not s.resolved]
 
 
+def _not_gone(inc: Incident) -> None:
+    """Refuse any change to an incident that was declined or merged into another."""
+    if inc.merged_into:
+        raise Refused(f"{inc.id} was merged into {inc.merged_into}; work on {inc.merged_into} instead.")
+    if inc.declined is not None:
+        raise Refused(
+            f"{inc.id} was declined in triage ({inc.declined.reason}); declare a new one if needed."
+        )
+
+
+def _not_in_triage(inc: Incident, what: str) -> None:
+    if inc.triage:
+        raise Refused(
+            f"{inc.id} is in triage: accept it first (`/incident accept {inc.id}`) before you {what}, "
+            f'or decline it (`/incident decline {inc.id} "reason"`).'
+        )
+
+
 def acknowledge(user: str, at: datetime | None = None) -> Change:
     def change(inc: Incident) -> list[TimelineEntry]:
+        _not_gone(inc)
+        _not_in_triage(inc, "acknowledge it")
         if inc.is_resolved:
             raise Refused(f"{inc.id} is already resolved.")
         if inc.acknowledged_by:
@@ -45,6 +65,9 @@ def update_status(policy: Policy, user: str, status: str, message: str, at: date
         names = ", ".join(s.name for s in policy.statuses)
         if target is None:
             raise Refused(f"`{status}` is not a status. Use one of: {names}.")
+        _not_gone(inc)
+        if inc.triage and target.resolved:
+            _not_in_triage(inc, "resolve it")
         if inc.closed_at:
             raise Refused(f"{inc.id} is closed; its record can no longer change.")
         if inc.is_resolved:
@@ -80,6 +103,8 @@ def update_status(policy: Policy, user: str, status: str, message: str, at: date
 
 def resolve(policy: Policy, user: str, summary: str | None, at: datetime | None = None) -> Change:
     def change(inc: Incident) -> list[TimelineEntry]:
+        _not_gone(inc)
+        _not_in_triage(inc, "resolve it")
         if inc.is_resolved:
             raise Refused(f"{inc.id} is already resolved (by <@{inc.resolved_by}>).")
         now = at or utcnow()
@@ -98,6 +123,7 @@ def resolve(policy: Policy, user: str, summary: str | None, at: datetime | None 
 
 def reopen(policy: Policy, user: str, at: datetime | None = None) -> Change:
     def change(inc: Incident) -> list[TimelineEntry]:
+        _not_gone(inc)
         if inc.closed_at:
             raise Refused(f"{inc.id} is closed; declare a new incident instead.")
         if not inc.is_resolved:
@@ -124,6 +150,109 @@ def assign_role(policy: Policy, user: str, role: str, assignee: str) -> Change:
                 kind="role",
                 text=f"{found.label}: <@{assignee}>",
                 data={"role": found.name, "user": assignee},
+            )
+        ]
+
+    return change
+
+
+def accept(policy: Policy, user: str, at: datetime | None = None) -> Change:
+    """Triage → the normal flow (the caller then opens the war room and pages)."""
+
+    def change(inc: Incident) -> list[TimelineEntry]:
+        _not_gone(inc)
+        if not inc.triage:
+            who = f" by <@{inc.accepted_by}>" if inc.accepted_by else ""
+            raise Refused(f"{inc.id} is not in triage (it was accepted{who} or declared directly).")
+        if inc.is_resolved:
+            raise Refused(f"{inc.id} is resolved; there is nothing to accept.")
+        now = at or utcnow()
+        inc.triage = False
+        inc.accepted_by, inc.accepted_at = user, now
+        inc.status = policy.initial_status
+        return [TimelineEntry(at=now, actor=user, kind="accepted", text="Accepted from triage")]
+
+    return change
+
+
+def decline(policy: Policy, user: str, reason: str, at: datetime | None = None) -> Change:
+    """Triage → closed, with the reason; kept out of metrics."""
+
+    def change(inc: Incident) -> list[TimelineEntry]:
+        _not_gone(inc)
+        if not inc.triage:
+            raise Refused(
+                f"Only an incident in triage can be declined; {inc.id} is past triage. "
+                f"Resolve it instead (`/incident resolve {inc.id}`)."
+            )
+        if not reason.strip():
+            raise Refused('Say why it is declined, e.g. `/incident decline INC-12 "known flaky alert"`.')
+        now = at or utcnow()
+        inc.triage = False
+        inc.declined = Decline(by=user, at=now, reason=reason)
+        inc.status = policy.resolved_status
+        inc.resolved_at, inc.resolved_by, inc.closed_at = now, user, now
+        return [TimelineEntry(at=now, actor=user, kind="declined", text=f"Declined: {reason}")]
+
+    return change
+
+
+def check_merge(source: Incident, target: Incident) -> None:
+    """Why ``source`` cannot be merged into ``target`` (raises ``Refused``), read before any write."""
+    if source.id == target.id:
+        raise Refused(f"{source.id} cannot be merged into itself.")
+    for inc in (source, target):
+        _not_gone(inc)
+    if source.merged_from and target.id in source.merged_from:
+        raise Refused(f"{target.id} was merged into {source.id}; merge the other way round is not possible.")
+    if source.closed_at:
+        raise Refused(f"{source.id} is closed; its record can no longer change.")
+    if target.closed_at or target.is_resolved:
+        raise Refused(
+            f"{target.id} is resolved; reopen it (`/incident reopen {target.id}`) to merge into it."
+        )
+    if source.private and not target.private:
+        raise Refused(
+            f"{source.id} is private and {target.id} is not: merging would show its record to everyone. "
+            f"Merge {target.id} into {source.id} instead."
+        )
+    if target.test and not source.test:
+        raise Refused(f"{target.id} is a test incident; a real incident cannot be merged into it.")
+
+
+def merge_away(policy: Policy, user: str, target: Incident, at: datetime | None = None) -> Change:
+    """The merged incident: closed, with a pointer to the one it went into."""
+
+    def change(inc: Incident) -> list[TimelineEntry]:
+        check_merge(inc, target)
+        now = at or utcnow()
+        inc.merged_into = target.id
+        inc.triage = False
+        inc.status = policy.resolved_status
+        inc.resolved_at, inc.resolved_by, inc.closed_at = now, user, now
+        inc.summary = inc.summary or f"Merged into {target.id}"
+        return [
+            TimelineEntry(
+                at=now, actor=user, kind="merged", text=f"Merged into {target.id}", data={"into": target.id}
+            )
+        ]
+
+    return change
+
+
+def absorb(user: str, source_id: str, at: datetime | None = None) -> Change:
+    """The incident another was merged into: records the link (never refused: checked before)."""
+
+    def change(inc: Incident) -> list[TimelineEntry]:
+        if source_id not in inc.merged_from:
+            inc.merged_from.append(source_id)
+        return [
+            TimelineEntry(
+                at=at or utcnow(),
+                actor=user,
+                kind="merged",
+                text=f"{source_id} was merged into this incident",
+                data={"from": source_id},
             )
         ]
 

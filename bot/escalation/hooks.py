@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 
 @events.on(events.DECLARED)
 async def escalation_on_declared(ctx: AppContext, inc: Incident, **_: Any) -> None:
+    if inc.test:  # a test incident pages nobody and stays off the status page
+        return
     await timers.schedule(ctx, inc, since=inc.created_at)
     await reminders.after_update(ctx, inc)
     problems: list[str] = []
@@ -46,6 +48,8 @@ async def escalation_on_declared(ctx: AppContext, inc: Incident, **_: Any) -> No
 async def escalation_on_acknowledged(
     ctx: AppContext, inc: Incident, user: str | None = None, **_: Any
 ) -> None:
+    if inc.test:  # a test incident pages nobody and stays off the status page
+        return
     await timers.cancel(ctx, inc.id, lambda rule: rule.when == "unacknowledged", why="acknowledgement")
     for problem in await paging.follow(ctx, inc, "acknowledge", user):
         log.warning("%s: %s", inc.id, problem)
@@ -53,6 +57,8 @@ async def escalation_on_acknowledged(
 
 @events.on(events.STATUS_UPDATED)
 async def escalation_on_status(ctx: AppContext, inc: Incident, **_: Any) -> None:
+    if inc.test:  # a test incident pages nobody and stays off the status page
+        return
     if not inc.is_resolved:
         await reminders.after_update(ctx, inc)
     for problem in await statuspage_sync.request(ctx, inc):
@@ -61,6 +67,8 @@ async def escalation_on_status(ctx: AppContext, inc: Incident, **_: Any) -> None
 
 @events.on(events.RESOLVED)
 async def escalation_on_resolved(ctx: AppContext, inc: Incident, user: str | None = None, **_: Any) -> None:
+    if inc.test:  # a test incident pages nobody and stays off the status page
+        return
     await timers.cancel(ctx, inc.id, lambda rule: True, why="resolution")
     await reminders.schedule(ctx, inc, datetime.now(UTC))  # resolved: drops the pending reminder
     problems = await paging.follow(ctx, inc, "resolve", user)
@@ -71,6 +79,8 @@ async def escalation_on_resolved(ctx: AppContext, inc: Incident, user: str | Non
 
 @events.on(events.REOPENED)
 async def escalation_on_reopened(ctx: AppContext, inc: Incident, user: str | None = None, **_: Any) -> None:
+    if inc.test:  # a test incident pages nobody and stays off the status page
+        return
     kinds = frozenset({"unresolved"} if inc.acknowledged_by else {"unresolved", "unacknowledged"})
     await timers.schedule(ctx, inc, since=datetime.now(UTC), kinds=kinds)
     cadence = reminders.cadence_for(ctx, inc)

@@ -125,17 +125,28 @@ async def _post_once(ctx: AppContext, inc: Incident, step: str, channel: str) ->
         if found:
             log.info("%s: %s was already posted (%s); not posting again", inc.id, step, found)
             return found
-    blocks = views.announcement(ctx.policy, inc)
+    if inc.private and step == "announce":  # a public channel: the stub, never the details
+        blocks, text = views.private_stub(ctx.policy, inc), views.private_stub_text(ctx.policy, inc)
+    else:
+        blocks, text = views.announcement(ctx.policy, inc), views.announcement_text(ctx.policy, inc)
     blocks[0].block_id = marker
     await _mark(ctx, inc, f"{step}_at", f"{time.time():.3f}")
-    return await ctx.slack.post(channel, blocks, views.announcement_text(ctx.policy, inc), unfurl=False)
+    return await ctx.slack.post(channel, blocks, text, unfurl=False)
+
+
+def needs_war_room(ctx: AppContext, inc: Incident) -> bool:
+    """A private incident always has its (private) war room; in triage, none is made yet."""
+    sev = ctx.policy.severity(inc.severity)
+    return not inc.triage and (inc.private or (sev is not None and sev.war_room))
 
 
 async def _run(ctx: AppContext, inc: Incident, out: Outcome) -> Incident:
     policy = ctx.policy
-    sev = policy.severity(inc.severity)
-    if sev is not None and sev.war_room and inc.announcement is None:
+    room = needs_war_room(ctx, inc)
+    if room and inc.announcement is None:
         inc = await _open_room(ctx, inc, out)  # first: the announcement shows it from the start
+    if inc.private and not policy.incidents.private_announcement:
+        await _mark(ctx, inc, "announce")  # the policy wants no public trace at all
     if inc.announcement is None and not await _done(ctx, inc, "announce"):
         try:
             announce = await ctx.slack.find_channel(policy.channels.announcements)
@@ -154,8 +165,10 @@ async def _run(ctx: AppContext, inc: Incident, out: Outcome) -> Incident:
             out.announcement_link = await ctx.slack.permalink(inc.announcement.channel, inc.announcement.ts)
         except SlackCallError as exc:
             out.problem("linking the announcement", exc)
-    if sev is not None and sev.war_room:
+    if room:
         inc = await _war_room(ctx, inc, out)
+    if inc.triage:
+        return inc  # accepted later: /incident accept runs the rest (war room, pages)
     if not await _done(ctx, inc, "declared"):
         await _mark(ctx, inc, "declared")  # before the hooks: they run at most once
         out.problems += await events.emit(events.DECLARED, ctx, inc)
@@ -175,7 +188,7 @@ async def _create_channel(ctx: AppContext, inc: Incident) -> tuple[str, str]:
         name = war_room_name(prefix, inc.number, inc.title, suffix)
         try:
             # direct: a create is not a post; a repeat is caught by name_taken and adopted below
-            made = await ctx.slack.create_channel(name)
+            made = await ctx.slack.create_channel(name, private=inc.private)
             return str(made["id"]), str(made["name"])
         except SlackCallError as exc:
             if exc.error != "name_taken":

@@ -26,10 +26,6 @@ log = logging.getLogger(__name__)
 
 GLOBAL_SHORTCUT = "declare_incident"
 MESSAGE_SHORTCUT = "declare_incident_from_message"
-PRIVATE_NOT_YET = (
-    "Private incidents are not available in this version yet: untick this to declare an incident "
-    "everyone can see."
-)
 
 
 async def open_modal(
@@ -67,9 +63,11 @@ def _choice(value: Any) -> str:
     return str(picked or "")
 
 
-def _checked(value: Any) -> bool:
-    """A checkboxes element's submitted values (a list of option values) include ``private``."""
-    return isinstance(value, list) and "private" in value
+def _checked(value: Any) -> set[str]:
+    """The option values ticked in a checkboxes element (``private``, ``triage``, ``test``)."""
+    if not isinstance(value, list):
+        return set()
+    return {str(v.get("value") if isinstance(v, dict) else v) for v in value}
 
 
 @view_submission(dv.MODAL, permission="declare")
@@ -87,8 +85,7 @@ async def submit(sub: Submission) -> FieldErrors | Finish | None:
     service = " ".join(sub.text(dv.SERVICE, "text").split()) or None
     if service is not None and len(service) > dv.SERVICE_MAX:
         errors[dv.SERVICE] = f"At most {dv.SERVICE_MAX} characters."
-    if _checked(sub.value(dv.PRIVATE, "choice")):
-        errors[dv.PRIVATE] = blocks.clip(PRIVATE_NOT_YET, 150)
+    options = _checked(sub.value(dv.PRIVATE, "choice"))
     if errors or severity is None:
         return errors
     origin = dv.Origin.from_metadata(sub.private_metadata)
@@ -97,7 +94,15 @@ async def submit(sub: Submission) -> FieldErrors | Finish | None:
 
     async def finish() -> Reply:
         out = await flow.declare(
-            ctx, user=user, severity=sev, title=title, origin_channel=origin.channel, service=service
+            ctx,
+            user=user,
+            severity=sev,
+            title=title,
+            origin_channel=origin.channel,
+            service=service,
+            private="private" in options,
+            triage="triage" in options,
+            test="test" in options,
         )
         if origin.source is not None:
             await link_source(ctx, out, origin.source, quoted, user)
@@ -132,6 +137,8 @@ async def link_source(ctx: AppContext, out: Outcome, src: dv.Source, quoted: str
     except SlackCallError as exc:
         out.problem("linking the source message", exc)
     await _quote_in_war_room(ctx, inc, src, quoted, permalink, user, out)
+    if inc.private:  # the source's thread may be public: it learns nothing of a private incident
+        return
     try:
         await ctx.slack.post(
             src.channel,
@@ -165,7 +172,7 @@ async def _quote_in_war_room(
 ) -> None:
     if inc.war_room:
         where, thread_ts = inc.war_room.channel_id, None
-    elif inc.announcement:
+    elif inc.announcement and not inc.private:
         where, thread_ts = inc.announcement.channel, inc.announcement.ts
     else:
         return

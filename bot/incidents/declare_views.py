@@ -157,7 +157,7 @@ def declare_modal(policy: Policy, origin: Origin, *, title: str = "", source_tex
         InputBlock(
             block_id=PRIVATE,
             optional=True,
-            label=PlainTextObject(text="Visibility"),
+            label=PlainTextObject(text="Options"),
             element=CheckboxesElement(
                 action_id="choice",
                 options=[
@@ -165,7 +165,17 @@ def declare_modal(policy: Policy, origin: Origin, *, title: str = "", source_tex
                         text=PlainTextObject(text="Private incident"),
                         value="private",
                         description=PlainTextObject(text="A private war room, no details in public channels"),
-                    )
+                    ),
+                    Option(
+                        text=PlainTextObject(text="Start as triage"),
+                        value="triage",
+                        description=PlainTextObject(text="No war room or pages until someone accepts it"),
+                    ),
+                    Option(
+                        text=PlainTextObject(text="Test incident"),
+                        value="test",
+                        description=PlainTextObject(text="A drill: no pages, no status page, not in metrics"),
+                    ),
                 ],
             ),
         ),

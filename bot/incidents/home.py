@@ -29,6 +29,7 @@ from bot.escalation.runtime import escalation_policy
 from bot.incidents import declare_modal, views
 from bot.incidents import home_views as hv
 from bot.incidents.declare_views import Origin
+from bot.incidents.visibility import visible
 from bot.listeners import Click, Reply, SlackEvent, action, event
 from bot.review.records import ReviewRecords
 from bot.tasks import stop_tasks
@@ -80,7 +81,7 @@ async def follow_ups(ctx: AppContext, user: str) -> list[hv.FollowUp]:
 
 async def state_for(ctx: AppContext, user: str) -> hv.HomeState:
     now = datetime.now(UTC)
-    open_incidents = await ctx.store.list(include_resolved=False, limit=500)
+    open_incidents = await visible(ctx, user, await ctx.store.list(include_resolved=False, limit=500))
     on_call, problems = on_call_now(escalation_policy(ctx), now)
     return hv.HomeState(
         user=user,
@@ -183,7 +184,9 @@ async def list_clicked(click: Click) -> Reply | None:
     trigger_id = click.body.get("trigger_id")
     if not trigger_id:
         raise Refused("Slack sent no trigger to open the list; try again.")
-    found: list[Incident] = await click.ctx.store.list(include_resolved=False)
+    found: list[Incident] = await visible(
+        click.ctx, click.user_id, await click.ctx.store.list(include_resolved=False)
+    )
     modal = hv.list_modal(views.incident_list(click.ctx.policy, found, "open"))
     await click.ctx.gateway.call("views.open", trigger_id=trigger_id, view=modal.to_dict())
     return None

@@ -78,13 +78,14 @@ def incident_line(policy: Policy, inc: Incident) -> str:
         part
         for part in (
             f"{sev.emoji} {escape(sev.label)}".strip(),
-            f"{status.emoji} {escape(status.label)}".strip(),
+            ":mag_right: Triage" if inc.triage else f"{status.emoji} {escape(status.label)}".strip(),
             commander,
             f"declared {_ago(inc.created_at)}",
         )
         if part
     )
-    return f"{ident} {escape(clip(inc.title, TITLE_MAX))}\n      {facts}"
+    marks = ("TEST · " if inc.test else "") + (":lock: " if inc.private else "")
+    return f"{marks}{ident} {escape(clip(inc.title, TITLE_MAX))}\n      {facts}"
 
 
 def _roles_of(policy: Policy, inc: Incident, user: str) -> list[str]:

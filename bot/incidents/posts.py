@@ -26,6 +26,7 @@ from bot.incidents import views
 from bot.slack.outbox import Op, Rendered, RenderRef, ThreadRef
 
 RENDER_KIND = "inc"
+STUB_KIND = "inc-stub"  # a private incident's public announcement: the stub, never its details
 
 
 def announcement_thread(incident_id: str) -> ThreadRef:
@@ -44,6 +45,11 @@ def render_ref(incident_id: str) -> RenderRef:
     return RenderRef(RENDER_KIND, incident_id)
 
 
+def announcement_ref(inc: Incident) -> RenderRef:
+    """What the announcement renders: the stub for a private incident, the headline otherwise."""
+    return RenderRef(STUB_KIND if inc.private else RENDER_KIND, inc.id)
+
+
 def register(ctx: AppContext) -> None:
     """Let this process's outbox draw incident headlines (at start-up, before anything is due)."""
 
@@ -53,7 +59,14 @@ def register(ctx: AppContext) -> None:
             return None
         return views.announcement_text(ctx.policy, inc), views.announcement(ctx.policy, inc)
 
+    async def render_stub(incident_id: str) -> Rendered | None:
+        inc = await ctx.store.find(incident_id)
+        if inc is None:
+            return None
+        return views.private_stub_text(ctx.policy, inc), views.private_stub(ctx.policy, inc)
+
     ctx.outbox.register_renderer(RENDER_KIND, render)
+    ctx.outbox.register_renderer(STUB_KIND, render_stub)
 
 
 async def rerender(ctx: AppContext, inc: Incident) -> None:
@@ -62,7 +75,7 @@ async def rerender(ctx: AppContext, inc: Incident) -> None:
         await ctx.outbox.push(
             announcement_thread(inc.id),
             inc.announcement.channel,
-            render=render_ref(inc.id),
+            render=announcement_ref(inc),
             root_ts=inc.announcement.ts,
             touch=True,
         )
@@ -87,7 +100,9 @@ async def post(
     announcement: bool = True,
 ) -> bool:
     """A post in the war room (top level) and/or as a reply under the announcement; False when
-    the incident has neither."""
+    the incident has neither. A private incident's announcement is a public stub: nothing is
+    posted under it."""
+    announcement = announcement and not inc.private
     op = Op.of_blocks(op_id, blocks, text)
     queued = False
     if room and inc.war_room is not None:
@@ -97,7 +112,7 @@ async def post(
         await ctx.outbox.push(
             announcement_thread(inc.id),
             inc.announcement.channel,
-            render=render_ref(inc.id),
+            render=announcement_ref(inc),
             root_ts=inc.announcement.ts,
             ops=[op],
         )

@@ -25,6 +25,9 @@ from bot.text import mrkdwn
 ACK = "incident_ack"
 RESOLVE = "incident_resolve"
 REOPEN = "incident_reopen"
+ACCEPT = "incident_accept"
+REQUEST_ACCESS = "incident_request_access"
+TEST_MARK = "TEST"
 
 # Other parts add their buttons (Escalate, Runbook, Run diagnostics...) to incident messages here.
 ButtonProvider = Callable[[Policy, Incident], list[Any]]
@@ -77,9 +80,39 @@ def _templated(policy: Policy, name: str, inc: Incident, extra: dict[str, Any] |
         return f"{text}\n_:warning: {escape(str(exc))}; the default template was used._"
 
 
+def marked(inc: Incident, text: str) -> str:
+    """``text`` with the marks every view shows: TEST for a drill, a lock for a private one."""
+    if inc.private:
+        text = f":lock: {text}"
+    return f"{TEST_MARK} · {text}" if inc.test else text
+
+
+def stage_text(policy: Policy, inc: Incident) -> str:
+    """Where the incident stands: triage, declined, merged, closed, or its status."""
+    if inc.merged_into:
+        return f":twisted_rightwards_arrows: Merged into *{inc.merged_into}*"
+    if inc.declined is not None:
+        return f":no_entry_sign: Declined by {user_link(inc.declined.by)}: {escape(inc.declined.reason)}"
+    if inc.triage:
+        return ":mag_right: *Triage*: accept or decline"
+    status = policy.status_by_name(inc.status)
+    return f"{status.emoji} {status.label}".strip()
+
+
+def stage_word(inc: Incident) -> str:
+    """One word for lists: triage, declined, merged, closed or the status."""
+    if inc.stage != "active":
+        return inc.stage
+    return "closed" if inc.closed_at else inc.status
+
+
 def incident_buttons(policy: Policy, inc: Incident) -> list[Any]:
     buttons: list[Any] = []
-    if not inc.is_resolved:
+    if inc.stage in ("declined", "merged"):
+        return buttons
+    if inc.triage:
+        buttons.append(ButtonElement(text="Accept", action_id=ACCEPT, value=inc.id, style="primary"))
+    elif not inc.is_resolved:
         if not inc.acknowledged_by:
             buttons.append(ButtonElement(text="Acknowledge", action_id=ACK, value=inc.id, style="primary"))
         buttons.append(
@@ -105,12 +138,13 @@ def incident_buttons(policy: Policy, inc: Incident) -> list[Any]:
 
 def announcement(policy: Policy, inc: Incident) -> list[Block]:
     """The headline post; re-rendered in place on every change."""
-    status = policy.status_by_name(inc.status)
     blocks: list[Block] = [
-        header(f"{inc.id}: {inc.title}"),
+        header(marked(inc, f"{inc.id}: {inc.title}")),
         *sections(_templated(policy, "announcement", inc)),
     ]
-    facts = [f"{status.emoji} {status.label}".strip()]
+    facts = [stage_text(policy, inc)]
+    if inc.test:
+        facts.insert(0, f"*{TEST_MARK} incident*: no pages, no status page, not in metrics")
     if inc.acknowledged_by:
         facts.append(f"acknowledged by {user_link(inc.acknowledged_by)} {slack_date(inc.acknowledged_at)}")
     if inc.updates:
@@ -123,6 +157,8 @@ def announcement(policy: Policy, inc: Incident) -> list[Block]:
     blocks.append(context(" · ".join(facts)))
     if inc.alert_links:
         blocks.append(context(alert_links_text(inc)))
+    if inc.merged_from:
+        blocks.append(context(":twisted_rightwards_arrows: Merged in: " + ", ".join(inc.merged_from[:20])))
     buttons = incident_buttons(policy, inc)
     if buttons:
         blocks.append(ActionsBlock(block_id=f"incident:{inc.id}", elements=buttons))
@@ -141,7 +177,27 @@ def alert_links_text(inc: Incident) -> str:
 
 def announcement_text(policy: Policy, inc: Incident) -> str:
     sev = policy.severity_by_name(inc.severity)
-    return clip(f"{sev.label} incident {inc.id}: {escape(inc.title)} ({inc.status})", 3000)
+    return clip(marked(inc, f"{sev.label} incident {inc.id}: {escape(inc.title)} ({stage_word(inc)})"), 3000)
+
+
+def private_stub(policy: Policy, inc: Incident) -> list[Block]:
+    """What a public channel shows of a private incident: that one exists, its severity, and a
+    button to ask its commander for access. No title, no people, no details."""
+    sev = policy.severity_by_name(inc.severity)
+    text = marked(
+        inc, f"A private {sev.emoji} *{escape(sev.label)}* incident is in progress.".replace("  ", " ")
+    )
+    button = ButtonElement(text="Request access", action_id=REQUEST_ACCESS, value=inc.id)
+    return [
+        section(text),
+        context("Its details are shared in its private war room only. Ask its commander to let you in."),
+        ActionsBlock(block_id=f"private:{inc.id}", elements=[button]),
+    ]
+
+
+def private_stub_text(policy: Policy, inc: Incident) -> str:
+    sev = policy.severity_by_name(inc.severity)
+    return marked(inc, f"A private {sev.label} incident is in progress")
 
 
 def status_update(policy: Policy, inc: Incident, update: StatusUpdate) -> list[Block]:
@@ -166,7 +222,7 @@ def resolution(policy: Policy, inc: Incident) -> list[Block]:
 def topic(policy: Policy, inc: Incident) -> str:
     sev = policy.severity_by_name(inc.severity)
     commander = f"IC <@{inc.commander}>" if inc.commander else "no commander yet"
-    return clip(f"{inc.id} · {sev.label} · {inc.status} · {commander} · {inc.title}", 250)
+    return clip(marked(inc, f"{inc.id} · {sev.label} · {stage_word(inc)} · {commander} · {inc.title}"), 250)
 
 
 def closed_status(inc: Incident) -> str | None:
@@ -180,7 +236,12 @@ def details(policy: Policy, inc: Incident, timeline: list[TimelineEntry]) -> lis
     roles = ", ".join(f"{r.replace('_', ' ')}: {user_link(u)}" for r, u in inc.roles.items()) or "none"
     pairs = [
         ("Severity", f"{sev.emoji} {sev.label}".strip()),
-        ("Status", closed_status(inc) or f"{status.emoji} {status.label}".strip()),
+        (
+            "Status",
+            (closed_status(inc) if inc.stage == "active" else None)
+            or stage_text(policy, inc)
+            or f"{status.emoji} {status.label}".strip(),
+        ),
         ("Declared", f"{slack_date(inc.created_at)} by {user_link(inc.created_by)}"),
         (
             "Acknowledged",
@@ -195,7 +256,12 @@ def details(policy: Policy, inc: Incident, timeline: list[TimelineEntry]) -> lis
         pairs.append(
             ("Resolved", f"{slack_date(inc.resolved_at)} after {format_duration(inc.time_to_resolve)}")
         )
-    blocks: list[Block] = [header(f"{inc.id}: {inc.title}"), fields(pairs)]
+    if inc.merged_from:
+        pairs.append(("Merged in", ", ".join(inc.merged_from[:20])))
+    if inc.private or inc.test:
+        kinds = ["private"] * inc.private + [f"{TEST_MARK} (no pages, not in metrics)"] * inc.test
+        pairs.append(("Kind", ", ".join(kinds)))
+    blocks: list[Block] = [header(marked(inc, f"{inc.id}: {inc.title}")), fields(pairs)]
     if inc.summary:
         blocks.append(section(f"*Summary:* {mrkdwn(inc.summary)}"))
     blocks.append(DividerBlock())
@@ -221,8 +287,8 @@ def incident_list(policy: Policy, incidents: list[Incident], scope: str) -> list
     for inc in incidents:
         sev = policy.severity_by_name(inc.severity)
         room = f" · <#{inc.war_room.channel_id}>" if inc.war_room else ""
-        shown_status = "closed" if inc.closed_at else inc.status
-        lines.append(f"{sev.emoji} *{inc.id}* {escape(inc.title)} — {shown_status}{room}")
+        shown = marked(inc, f"{sev.emoji} *{inc.id}* {escape(inc.title)} — {stage_word(inc)}{room}")
+        lines.append(shown)
     title = "Open incidents" if scope == "open" else "All incidents"
     return limit_blocks([header(f"{title} ({len(incidents)})"), *sections("\n".join(lines))])
 

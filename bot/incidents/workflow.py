@@ -35,7 +35,12 @@ async def declare(
     title: str,
     origin_channel: str | None = None,
     service: str | None = None,
+    private: bool = False,
+    test: bool = False,
+    triage: bool = False,
 ) -> Outcome:
+    """Declare an incident: ``private`` (a private war room, a public stub), ``test`` (a drill:
+    no pages, no status page, out of metrics), ``triage`` (no war room or pages until accepted)."""
     policy = ctx.policy
     sev = policy.severity(severity)
     if sev is None:
@@ -50,14 +55,20 @@ async def declare(
         service=service,
         created_by=user,
         origin_channel=origin_channel,
+        private=private,
+        test=test,
+        triage=triage,
     )
+    kind = " ".join(w for w, on in (("test", test), ("private", private)) if on)
+    how = "for triage" if triage else "as"
+    declared = f"Declared {how} {kind + ' ' if kind else ''}{sev.label}: {blocks.escape(title)}"
     await ctx.store.create(
         inc,
         TimelineEntry(
             at=inc.created_at,
             actor=user,
             kind="created",
-            text=f"Declared {sev.label}: {blocks.escape(title)}",
+            text=declared,
         ),
     )
     # recorded as pending, under this process's lease, before any Slack call: if the process dies
@@ -227,3 +238,72 @@ async def add_note(ctx: AppContext, incident_id: str, user: str, text: str) -> O
 
     inc, _ = await ctx.store.apply(incident_id, change)
     return Outcome(inc)
+
+
+async def accept(ctx: AppContext, incident_id: str, user: str) -> Outcome:
+    """Triage → the normal flow: the rest of the declaration runs (war room, invitations, pages)."""
+    inc, _ = await ctx.store.apply(incident_id, state.accept(ctx.policy, user))
+    await declaration.begin(ctx, inc.id)
+    out = await declaration.finish(ctx, inc.id, Outcome(inc))
+    assert out is not None
+    await refresh(ctx, out.incident, out, topic=True)
+    await post_to_incident(
+        ctx,
+        out.incident,
+        blocks.message(f":white_check_mark: {inc.id} accepted from triage by <@{user}>"),
+        f"{inc.id} accepted",
+        op_id="accepted",
+    )
+    return out
+
+
+async def decline(ctx: AppContext, incident_id: str, user: str, reason: str) -> Outcome:
+    """Triage → closed, with the reason recorded; kept out of metrics."""
+    inc, _ = await ctx.store.apply(incident_id, state.decline(ctx.policy, user, reason))
+    out = Outcome(inc)
+    await refresh(ctx, inc, out)
+    await post_to_incident(
+        ctx,
+        inc,
+        blocks.message(f":no_entry_sign: {inc.id} declined by <@{user}>: {blocks.escape(reason)}"),
+        f"{inc.id} declined",
+        op_id="declined",
+    )
+    return out
+
+
+async def merge(ctx: AppContext, source_id: str, target_id: str, user: str) -> Outcome:
+    """``source`` goes into ``target``: both timelines point at each other, ``source`` is closed
+    with a pointer (its war room told where to go), both headlines re-rendered."""
+    source, target = await ctx.store.get(source_id), await ctx.store.get(target_id)
+    state.check_merge(source, target)  # refused before anything is written
+    was_triage = source.triage
+    source, _ = await ctx.store.apply(source_id, state.merge_away(ctx.policy, user, target))
+    target, _ = await ctx.store.apply(target_id, state.absorb(user, source_id))
+    out = Outcome(target)
+    there = f" (war room <#{target.war_room.channel_id}>)" if target.war_room else ""
+    await post_to_incident(
+        ctx,
+        source,
+        blocks.message(
+            f":twisted_rightwards_arrows: {source.id} was merged into *{target.id}*{there} by <@{user}>. "
+            f"Follow {target.id} from now on."
+        ),
+        f"{source.id} merged into {target.id}",
+        op_id=f"merged-into-{target.id}",
+    )
+    here = f" (war room <#{source.war_room.channel_id}>)" if source.war_room else ""
+    await post_to_incident(
+        ctx,
+        target,
+        blocks.message(
+            f":twisted_rightwards_arrows: {source.id}{here} was merged into {target.id} by <@{user}>."
+        ),
+        f"{source.id} merged into {target.id}",
+        op_id=f"merged-from-{source.id}",
+    )
+    await refresh(ctx, source, out, topic=True)
+    await refresh(ctx, target, out)
+    if not was_triage:  # its timers and pages stop as at a resolution
+        out.problems += await events.emit(events.RESOLVED, ctx, source, user=user)
+    return out

@@ -26,17 +26,23 @@ TIME_TO_RESOLVE = Histogram(
 
 @events.on(events.DECLARED)
 async def count_declared(ctx: AppContext, incident: Incident, **_: object) -> None:
+    if not incident.in_metrics:  # tests, declined and merged incidents are not counted
+        return
     INCIDENTS_OPENED.labels(incident.severity).inc()
 
 
 @events.on(events.ACKNOWLEDGED)
 async def observe_acknowledged(ctx: AppContext, incident: Incident, **_: object) -> None:
+    if not incident.in_metrics:  # tests, declined and merged incidents are not counted
+        return
     if incident.time_to_acknowledge is not None:
         TIME_TO_ACKNOWLEDGE.labels(incident.severity).observe(max(0.0, incident.time_to_acknowledge))
 
 
 @events.on(events.RESOLVED)
 async def observe_resolved(ctx: AppContext, incident: Incident, **_: object) -> None:
+    if not incident.in_metrics:  # tests, declined and merged incidents are not counted
+        return
     INCIDENTS_RESOLVED.labels(incident.severity).inc()
     if incident.time_to_resolve is not None:
         TIME_TO_RESOLVE.labels(incident.severity).observe(max(0.0, incident.time_to_resolve))

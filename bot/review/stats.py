@@ -59,12 +59,26 @@ class Stats:
         return t
 
 
-def compute(incidents: list[Incident], severities: list[str], *, days: int, now: datetime) -> Stats:
-    """Incidents declared in the last ``days`` days (up to ``now``), by severity in policy order."""
+def counted(inc: Incident, *, include_private: bool = False) -> bool:
+    """In the figures: not a test, not declined, not merged away; private only when asked."""
+    return inc.in_metrics and (include_private or not inc.private)
+
+
+def compute(
+    incidents: list[Incident],
+    severities: list[str],
+    *,
+    days: int,
+    now: datetime,
+    include_private: bool = False,
+) -> Stats:
+    """Incidents declared in the last ``days`` days (up to ``now``), by severity in policy order.
+    Test, declined and merged incidents are left out, and private ones unless ``include_private``
+    (the policy's ``incidents.private_in_stats``)."""
     since = now - timedelta(days=days)
     rows = {name: SeverityStats(name) for name in severities}
     for inc in incidents:
-        if not (since <= inc.created_at <= now):
+        if not (since <= inc.created_at <= now) or not counted(inc, include_private=include_private):
             continue
         row = rows.setdefault(inc.severity, SeverityStats(inc.severity))
         row.count += 1
@@ -77,6 +91,13 @@ def compute(incidents: list[Incident], severities: list[str], *, days: int, now:
     return Stats(since=since, until=now, days=days, by_severity=list(rows.values()))
 
 
-async def gather(store: IncidentStore, severities: list[str], *, days: int, now: datetime) -> Stats:
+async def gather(
+    store: IncidentStore,
+    severities: list[str],
+    *,
+    days: int,
+    now: datetime,
+    include_private: bool = False,
+) -> Stats:
     incidents = await store.list(include_resolved=True, limit=MAX_INCIDENTS)
-    return compute(incidents, severities, days=days, now=now)
+    return compute(incidents, severities, days=days, now=now, include_private=include_private)

@@ -77,7 +77,8 @@
 
   // ---- workspace and sidebar -------------------------------------------------------------------
   async function loadWorkspace() {
-    const ws = await getJSON("/sandbox/workspace");
+    // private channels and DMs come only for their members, as Slack shows them
+    const ws = await getJSON("/sandbox/workspace", state.me ? { user: state.me } : {});
     state.ws = ws;
     state.users = Object.fromEntries(ws.users.map((u) => [u.id, u]));
     state.channels = Object.fromEntries(ws.channels.map((c) => [c.id, c]));
@@ -579,6 +580,7 @@
       state.me = e.target.value;
       localStorage.setItem("sandbox.me", state.me);
       toast(`Now acting as @${userOf(state.me).name}`);
+      await loadWorkspace(); // another person: other private channels
       await loadChannel();
       if (state.side?.kind === "thread") await loadThread();
       $("#modal-layer").dataset.viewId = "";
