@@ -92,9 +92,9 @@ async def test_a_wrong_password_is_refused_on_both_shapes(
     sentinel = connect(redis_sentinel.url, wrong)
     try:
         with pytest.raises(RedisClusterException, match="invalid username-password"):
-            await cluster.ping()
+            await cluster.ping()  # type: ignore[misc]
         with pytest.raises(AuthenticationError):
-            await sentinel.ping()
+            await sentinel.ping()  # type: ignore[misc]
     finally:
         await cluster.aclose()
         await sentinel.aclose()

@@ -76,6 +76,12 @@ def wait_until(what: str, check: Callable[[], bool], deadline: float, logs: Call
     raise HarnessError(f"{what} did not happen within {START_TIMEOUT}s (last error: {last})\n{logs()}")
 
 
+def replication(node: redis.Redis) -> dict[str, Any]:
+    """INFO replication as a dict (role, master_link_status, ...)."""
+    info: dict[str, Any] = node.info("replication")  # type: ignore[assignment]
+    return info
+
+
 def cluster_state(node: redis.Redis) -> str:
     """``cluster_state`` from CLUSTER INFO (ok or fail)."""
     info = str(node.execute_command("CLUSTER", "INFO"))
@@ -167,9 +173,7 @@ class RedisClusterProcs(_Procs):
             )  # fmt: skip
         deadline = time.monotonic() + START_TIMEOUT
         for port in self.ports:
-            wait_until(
-                f"redis-server :{port}", lambda p=port: bool(self.client(p).ping()), deadline, self.logs
-            )
+            wait_until(f"redis-server :{port}", self._pinger(port), deadline, self.logs)
         create = [REDIS_CLI, "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports)]
         create += ["--cluster-replicas", "1", "--cluster-yes"]
         env = {**os.environ, "REDISCLI_AUTH": self.password} if self.password else None
@@ -179,6 +183,10 @@ class RedisClusterProcs(_Procs):
         wait_until("cluster state ok on every node", self._healthy, deadline, self.logs)
         return self
 
+    def _pinger(self, port: int) -> Callable[[], bool]:
+        node = self.client(port)
+        return lambda: bool(node.ping())
+
     def _healthy(self) -> bool:
         """Every node sees state ok and every replica has its primary's link up."""
         for port in self.ports:
@@ -187,15 +195,13 @@ class RedisClusterProcs(_Procs):
             node = self.client(port)
             if cluster_state(node) != "ok":
                 return False
-            info = node.info("replication")
+            info = replication(node)
             if info.get("role") == "slave" and info.get("master_link_status") != "up":
                 return False
         return True
 
     def primaries(self) -> list[int]:
-        return [
-            p for p in self.ports if self.alive(p) and self.client(p).info("replication")["role"] == "master"
-        ]
+        return [p for p in self.ports if self.alive(p) and replication(self.client(p))["role"] == "master"]
 
     def primary_of(self, key: str) -> int:
         """The port of the live primary that serves ``key``'s slot."""
@@ -251,7 +257,7 @@ class RedisSentinelProcs(_Procs):
         deadline = time.monotonic() + START_TIMEOUT
         wait_until(
             "the replica syncs",
-            lambda: self.client(replica).info("replication").get("master_link_status") == "up",
+            lambda: replication(self.client(replica)).get("master_link_status") == "up",
             deadline,
             self.logs,
         )
@@ -302,7 +308,7 @@ class RedisSentinelProcs(_Procs):
 
         def promoted() -> bool:
             port = self.primary()
-            return port != dead and self.client(port).info("replication")["role"] == "master"
+            return port != dead and replication(self.client(port))["role"] == "master"
 
         wait_until("the sentinels promote the replica", promoted, deadline, self.logs)
         return self.primary()
