@@ -105,7 +105,9 @@ def _check_confirm(obj: Any, pointer: str, errs: BlockErrors) -> None:
         errs.add("must be a confirmation object", pointer)
         return
     _check_text(obj.get("title"), pointer + "/title", errs, max_len=100, plain_only=True)
-    _check_text(obj.get("text"), pointer + "/text", errs, max_len=300)
+    # Slack documents every text of a confirmation dialog as a plain_text object (text included):
+    # https://docs.slack.dev/reference/block-kit/composition-objects/confirmation-dialog-object
+    _check_text(obj.get("text"), pointer + "/text", errs, max_len=300, plain_only=True)
     _check_text(obj.get("confirm"), pointer + "/confirm", errs, max_len=30, plain_only=True)
     _check_text(obj.get("deny"), pointer + "/deny", errs, max_len=30, plain_only=True)
 

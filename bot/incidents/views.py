@@ -123,7 +123,8 @@ def incident_buttons(policy: Policy, inc: Incident) -> list[Any]:
                 style="danger",
                 confirm=ConfirmObject(
                     title="Resolve incident?",
-                    text=clip(f"Mark {inc.id} ({escape(inc.title)}) as resolved?", 300),
+                    # plain_text, as Slack documents a confirmation dialog's text (the title is plain)
+                    text=PlainTextObject(text=clip(f"Mark {inc.id} ({inc.title}) as resolved?", 300)),
                     confirm="Resolve",
                     deny="Cancel",
                 ),

@@ -13,7 +13,6 @@ from slack_sdk.models.blocks import (
     ButtonElement,
     ConfirmObject,
     DividerBlock,
-    MarkdownTextObject,
     Option,
     PlainTextObject,
     StaticSelectElement,
@@ -230,9 +229,10 @@ def remediation_value(target: RemediationTarget, action: str, replicas: int | No
 
 
 def _confirm(title: str, text: str) -> ConfirmObject:
+    """A confirmation dialog; Slack shows every text of it as plain_text (no mrkdwn, no escaping)."""
     return ConfirmObject(
         title=PlainTextObject(text=clip(title, 100)),
-        text=MarkdownTextObject(text=clip(text, 300)),
+        text=PlainTextObject(text=clip(text, 300)),
         confirm=PlainTextObject(text="Yes, do it"),
         deny=PlainTextObject(text="Cancel"),
         style="danger",
@@ -246,7 +246,7 @@ def scale_choices(current: int | None, max_replicas: int) -> list[int]:
 
 
 def remediation_actions(target: RemediationTarget, actions: Sequence[str], max_replicas: int) -> ActionsBlock:
-    where = f"`{escape(target.deployment)}` in `{escape(target.namespace)}` on {escape(target.cluster)}"
+    where = f"{target.deployment} in {target.namespace} on {target.cluster}"  # plain_text: as is
     elements: list[ButtonElement | StaticSelectElement] = []
     for action in actions:
         if action == "scale":

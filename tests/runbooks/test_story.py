@@ -194,7 +194,8 @@ async def test_runbook_into_the_war_room_and_remediation_permission(
         for el in block["elements"]
         if el.get("action_id") == "runbook_remediate_rollout_restart"
     )
-    assert "restart every pod of `checkout`" in confirm["text"]["text"]
+    assert confirm["text"]["type"] == "plain_text"  # Slack's confirmation dialog takes no mrkdwn
+    assert "restart every pod of checkout in shop" in confirm["text"]["text"]
 
     await frank.clicks(room["name"], results, "runbook_remediate_rollout_restart")
     await frank.sees_reply("You need the `remediate` permission")

@@ -156,7 +156,7 @@ RESTART = [
                 "text": {"type": "plain_text", "text": "Restart pods"},
                 "confirm": {
                     "title": {"type": "plain_text", "text": "Restart pods?"},
-                    "text": {"type": "mrkdwn", "text": "This restarts *checkout*."},
+                    "text": {"type": "plain_text", "text": "This restarts checkout."},
                     "confirm": {"type": "plain_text", "text": "Restart"},
                     "deny": {"type": "plain_text", "text": "Cancel"},
                     "style": "danger",

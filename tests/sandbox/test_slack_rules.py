@@ -228,3 +228,35 @@ def test_the_manifest_asks_for_what_the_code_uses_and_nothing_more() -> None:
             f"{scope}: requested={scope in scopes}, used={sorted(methods & called)}"
         )
     assert "reactions:read" in scopes and "reaction_added" in events  # reading reactions needs it
+
+
+async def test_a_confirmation_dialogs_text_must_be_plain_text(
+    sandbox: Sandbox, client: AsyncWebClient
+) -> None:
+    """Slack documents title, text, confirm and deny of a confirmation dialog as plain_text objects
+    (https://docs.slack.dev/reference/block-kit/composition-objects/confirmation-dialog-object)."""
+
+    def with_confirm(text: dict[str, Any]) -> list[dict[str, Any]]:
+        confirm = {
+            "title": {"type": "plain_text", "text": "Restart?"},
+            "text": text,
+            "confirm": {"type": "plain_text", "text": "Yes"},
+            "deny": {"type": "plain_text", "text": "No"},
+        }
+        button = {"type": "button", "action_id": "go", "text": {"type": "plain_text", "text": "Go"}}
+        return [{"type": "actions", "elements": [{**button, "confirm": confirm}]}]
+
+    plain = with_confirm({"type": "plain_text", "text": "This restarts checkout."})
+    assert (await client.chat_postMessage(channel="C0INCIDENTS", text="plain", blocks=plain))["ok"]
+    markdown = with_confirm({"type": "mrkdwn", "text": "This restarts *checkout*."})
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postMessage(channel="C0INCIDENTS", text="mrkdwn", blocks=markdown)
+    assert err.value.response["error"] == "invalid_blocks"
+    assert any(
+        "/elements/0/confirm/text/type" in m for m in err.value.response["response_metadata"]["messages"]
+    )
+    too_long = with_confirm({"type": "plain_text", "text": "x" * 301})
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postMessage(channel="C0INCIDENTS", text="long", blocks=too_long)
+    assert err.value.response["error"] == "invalid_blocks"
+    assert [m["text"] for m in sandbox.messages("incidents")] == ["plain"]
