@@ -300,7 +300,9 @@ def created_reply(inc: Incident, announcement_link: str | None) -> list[Block]:
         where.append(f"<{announcement_link}|announcement>")
     if inc.war_room:
         where.append(f"war room <#{inc.war_room.channel_id}>")
-    text = f":rotating_light: *{inc.id}* declared: {escape(inc.title)}"
+    text = marked(inc, f":rotating_light: *{inc.id}* declared: {escape(inc.title)}")
+    if inc.triage:
+        text += "\nIn triage: no war room or pages until someone accepts it (`/incident accept`)."
     if where:
         text += "\n" + " · ".join(where)
     return [section(text)]
