@@ -163,11 +163,29 @@ class RemediationArgs(BaseModel):
     r: int | None = None
 
 
-async def _remediate(click: Click) -> Reply:
+async def _remediation_args(click: Click) -> RemediationArgs | Reply:
+    """The action and its target from the value; a target too long for the value (the Scale menu's
+    150 characters) is looked up by its ref (``t``) in Redis."""
+    data = _decode(click.value)
+    ref = data.pop("t", None)
+    if ref is not None:
+        stored = await workflow.load_target(click.ctx, str(ref))
+        if stored is None:
+            return Reply(
+                [section("This menu has expired; run the diagnostics again for a fresh one.")],
+                text="expired",
+            )
+        data = {**stored, **data}
     try:
-        args = RemediationArgs.model_validate(_decode(click.value))
+        return RemediationArgs.model_validate(data)
     except ValidationError:
         return Reply([section("This button's data is damaged; run the diagnostics again.")], text="damaged")
+
+
+async def _remediate(click: Click) -> Reply:
+    args = await _remediation_args(click)
+    if isinstance(args, Reply):
+        return args
     message = click.body.get("message") or {}
     thread_ts = (
         message.get("thread_ts") or (click.body.get("container") or {}).get("thread_ts") or click.message_ts

@@ -3,6 +3,7 @@ remediation buttons with confirm dialogs. Pure functions of their inputs → Blo
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from bot.runbooks.diagnostics import DiagnosticResult
 from bot.runbooks.loader import RunbookLibrary
 from bot.runbooks.markdown import Part, chunk_parts, escape, markdown_to_parts, paginate
 from bot.runbooks.model import Runbook
+from bot.slack.limits import MESSAGE_TEXT_BUDGET, text_chars
 
 RUN = "runbook_run"
 REMEDIATE = "runbook_remediate"
@@ -35,6 +37,9 @@ ICONS = {
     "pending": ":hourglass_flowing_sand:",
 }
 ACTION_LABELS = {"rollout_restart": "Restart rollout", "rollout_undo": "Roll back", "scale": "Scale to…"}
+OPTION_VALUE_MAX = 150  # Slack's limit for an option's value
+PAGE_NOTE_MAX = 300  # the "part n of m" / "continues in the thread" line of a page
+MAX_PAGE_BLOCKS = 45  # of Slack's 50 a message, with room for the view's own blocks
 
 
 # ------------------------------------------------------------------------------------------ listing
@@ -107,7 +112,9 @@ def runbook_pages(
     """The runbook as messages: the first (header, summary, text, Run diagnostics) goes to the channel,
     the others continue in its thread. Every section is under 3000 characters; nothing is cut."""
     sections = chunk_parts(markdown_to_parts(runbook.body, skip_title=runbook.title))
-    pages = paginate(sections, max_blocks=45, first_page_blocks=40)
+    # the first page also carries the header (150), the about line and the diagnostics line (1,000
+    # each) and a button; each page stays within the message budget Slack takes (msg_blocks_too_long)
+    pages = paginate(sections, max_blocks=45, first_page_blocks=40, max_chars=MESSAGE_TEXT_BUDGET - 2_400)
     first: list[Block] = [header(runbook.title)]
     about = [f"`{escape(runbook.name)}`"]
     if runbook.summary:
@@ -118,11 +125,11 @@ def runbook_pages(
         about.append(" ".join(f"`{escape(k)}={escape(v)}`" for k, v in labels.items()))
     if len(pages) > 1:
         about.append(f"continues in the thread ({len(pages) - 1} more)")
-    first.append(context(" · ".join(about)))
+    first.append(context(clip(" · ".join(about), 1_000)))
     first.extend(_part_block(p) for p in pages[0])
     if runbook.diagnostics:
         names = ", ".join(d.name for d in runbook.diagnostics)
-        first.append(context(clip(f"Diagnostics: {escape(names)}", 2900)))
+        first.append(context(clip(f"Diagnostics: {escape(names)}", 1_000)))
         first.append(
             ActionsBlock(
                 block_id="runbook_actions",
@@ -139,7 +146,7 @@ def runbook_pages(
     out = [first]
     for n, page in enumerate(pages[1:], start=2):
         blocks: list[Block] = [_part_block(p) for p in page]
-        blocks.append(context(f"{escape(runbook.title)} — part {n} of {len(pages)}"))
+        blocks.append(context(clip(f"{escape(runbook.title)} — part {n} of {len(pages)}", PAGE_NOTE_MAX)))
         out.append(blocks)
     return out
 
@@ -175,6 +182,74 @@ class RemediationTarget:
     replicas: int | None = None  # desired replicas, when known
 
 
+def results_pages(
+    title: str,
+    results_: Sequence[DiagnosticResult],
+    *,
+    remediation: RemediationTarget | None = None,
+    actions: Sequence[str] = (),
+    max_replicas: int = 50,
+    target_ref: str | None = None,
+    budget: int = MESSAGE_TEXT_BUDGET,
+) -> list[list[Block]]:
+    """The results as messages: the first (summary, the results that fit, the remediation buttons)
+    replaces the progress message; the rest continue in the thread, each within Slack's limits
+    (at most ``budget`` characters of block text and 50 blocks a message)."""
+    ok = sum(1 for r in results_ if r.ok)
+    failed = len(results_) - ok
+    attention = sum(1 for r in results_ if r.ok and r.attention)
+    checks = f"check{'' if len(results_) == 1 else 's'}"
+    summary = f":stethoscope: Diagnostics for *{escape(title)}*: {ok}/{len(results_)} {checks} ran"
+    if failed:
+        summary += f", *{failed} failed*"
+    if attention:
+        summary += f", {attention} found something"
+    head: list[Block] = [section(clip(summary, 1_000))]
+    tail: list[Block] = []
+    if remediation is not None and actions:
+        remedy = remediation_actions(remediation, actions, max_replicas, target_ref=target_ref)
+        if remedy.elements:
+            tail = [
+                DividerBlock(),
+                context(
+                    clip(
+                        f"Remediation for deployment `{escape(remediation.deployment)}`"
+                        f" in `{escape(remediation.namespace)}` (cluster {escape(remediation.cluster)}):"
+                        " allowed people only, each asks to confirm.",
+                        1_000,
+                    )
+                ),
+                remedy,
+            ]
+    bodies = [_result_block(r) for r in results_]
+    first_room = budget - text_chars([*head, *tail]) - PAGE_NOTE_MAX
+    pages: list[list[Block]] = [[]]
+    room, size = first_room, 0
+    for block in bodies:
+        chars = text_chars(block)
+        limit = MAX_PAGE_BLOCKS - (len(head) + len(tail) if len(pages) == 1 else 0)
+        if pages[-1] and (size + chars > room or len(pages[-1]) >= limit):
+            pages.append([])
+            room, size = budget - PAGE_NOTE_MAX, 0
+        pages[-1].append(block)
+        size += chars
+    total = len(pages)
+    first = [*head, *pages[0]]
+    if total > 1:
+        rest = sum(len(p) for p in pages[1:])
+        first.append(
+            context(
+                f"…and {rest} more result{'' if rest == 1 else 's'} in the thread below ({total - 1} more)"
+            )
+        )
+    first.extend(tail)
+    out = [first]
+    for n, page in enumerate(pages[1:], start=2):
+        note = f"Diagnostics for {escape(title)} — part {n} of {total}"
+        out.append([*page, context(clip(note, PAGE_NOTE_MAX))])
+    return out
+
+
 def results(
     title: str,
     results_: Sequence[DiagnosticResult],
@@ -182,40 +257,53 @@ def results(
     remediation: RemediationTarget | None = None,
     actions: Sequence[str] = (),
     max_replicas: int = 50,
+    target_ref: str | None = None,
 ) -> list[Block]:
-    ok = sum(1 for r in results_ if r.ok)
-    failed = len(results_) - ok
-    attention = sum(1 for r in results_ if r.ok and r.attention)
-    summary = f":stethoscope: Diagnostics for *{escape(title)}*: {ok}/{len(results_)} check{'' if len(results_) == 1 else 's'} ran"
-    if failed:
-        summary += f", *{failed} failed*"
-    if attention:
-        summary += f", {attention} found something"
-    blocks: list[Block] = [section(summary)]
-    for r in results_:
-        icon = ICONS[r.status]
-        if not r.ok:
-            blocks.append(
-                section(f"{icon} *{escape(r.name)}* — failed: {escape(r.reason or 'unknown reason')}")
-            )
-            continue
-        body = "\n".join(r.lines) or "no findings"
-        graph = "\n_graph in the thread_" if r.graph_png else ""
-        blocks.append(section(clip(f"{icon} *{escape(r.name)}*\n{body}{graph}", 2990)))
-    if remediation is not None and actions:
-        blocks.append(DividerBlock())
-        blocks.append(
-            context(
-                f"Remediation for deployment `{escape(remediation.deployment)}`"
-                f" in `{escape(remediation.namespace)}` (cluster {escape(remediation.cluster)}):"
-                " allowed people only, each asks to confirm."
-            )
+    """The first message of :func:`results_pages` (what replaces the progress message)."""
+    return results_pages(
+        title,
+        results_,
+        remediation=remediation,
+        actions=actions,
+        max_replicas=max_replicas,
+        target_ref=target_ref,
+    )[0]
+
+
+def _result_block(r: DiagnosticResult) -> Block:
+    icon = ICONS[r.status]
+    if not r.ok:
+        return section(
+            clip(f"{icon} *{escape(r.name)}* — failed: {escape(r.reason or 'unknown reason')}", 2_990)
         )
-        blocks.append(remediation_actions(remediation, actions, max_replicas))
-    return limit_blocks(blocks)
+    body = "\n".join(r.lines) or "no findings"
+    graph = "\n_graph in the thread_" if r.graph_png else ""
+    return section(clip(f"{icon} *{escape(r.name)}*\n{body}{graph}", 2_990))
 
 
-def remediation_value(target: RemediationTarget, action: str, replicas: int | None = None) -> str:
+def target_payload(target: RemediationTarget) -> str:
+    """What a remediation acts on (cluster, namespace, deployment, incident) as compact JSON."""
+    data = {"c": target.cluster, "n": target.namespace, "d": target.deployment, "i": target.incident}
+    return json.dumps(data, separators=(",", ":"))
+
+
+def target_ref(target: RemediationTarget) -> str:
+    """A short stable key for :func:`target_payload`: the workflow keeps the payload in Redis under
+    it, so a value Slack limits (an option's 150 characters) carries the key instead of the names."""
+    return hashlib.sha256(target_payload(target).encode()).hexdigest()[:20]
+
+
+def remediation_value(
+    target: RemediationTarget,
+    action: str,
+    replicas: int | None = None,
+    *,
+    target_ref: str | None = None,
+    limit: int = 2000,
+) -> str:
+    """The element's value: the action and its target inline; when that is longer than ``limit``
+    (Slack: a button value 2,000, an option value 150) and a ``target_ref`` is given, the action and
+    the ref (``t``) instead of the names."""
     data: dict[str, str | int | None] = {
         "a": action,
         "c": target.cluster,
@@ -225,7 +313,13 @@ def remediation_value(target: RemediationTarget, action: str, replicas: int | No
     }
     if replicas is not None:
         data["r"] = replicas
-    return json.dumps(data, separators=(",", ":"))
+    value = json.dumps(data, separators=(",", ":"))
+    if len(value) <= limit or target_ref is None:
+        return value
+    short: dict[str, str | int] = {"a": action, "t": target_ref}
+    if replicas is not None:
+        short["r"] = replicas
+    return json.dumps(short, separators=(",", ":"))
 
 
 def _confirm(title: str, text: str) -> ConfirmObject:
@@ -245,7 +339,15 @@ def scale_choices(current: int | None, max_replicas: int) -> list[int]:
     return sorted(n for n in wanted if 0 <= n <= max_replicas and n != current)[:10]
 
 
-def remediation_actions(target: RemediationTarget, actions: Sequence[str], max_replicas: int) -> ActionsBlock:
+def remediation_actions(
+    target: RemediationTarget,
+    actions: Sequence[str],
+    max_replicas: int,
+    *,
+    target_ref: str | None = None,
+) -> ActionsBlock:
+    """The remediation buttons and the Scale menu. Long names go by ``target_ref`` where a value
+    would pass Slack's limit (option values: 150 characters)."""
     where = f"{target.deployment} in {target.namespace} on {target.cluster}"  # plain_text: as is
     elements: list[ButtonElement | StaticSelectElement] = []
     for action in actions:
@@ -260,7 +362,9 @@ def remediation_actions(target: RemediationTarget, actions: Sequence[str], max_r
                     options=[
                         Option(
                             text=PlainTextObject(text=f"{n} replica{'' if n == 1 else 's'}"),
-                            value=remediation_value(target, "scale", n),
+                            value=remediation_value(
+                                target, "scale", n, target_ref=target_ref, limit=OPTION_VALUE_MAX
+                            ),
                         )
                         for n in choices
                     ],
@@ -277,7 +381,7 @@ def remediation_actions(target: RemediationTarget, actions: Sequence[str], max_r
                 ButtonElement(
                     text=PlainTextObject(text=ACTION_LABELS[action]),
                     action_id=f"{REMEDIATE}_{action}",
-                    value=remediation_value(target, action),
+                    value=remediation_value(target, action, target_ref=target_ref),
                     style="danger",
                     confirm=_confirm(f"{ACTION_LABELS[action]}?", what),
                 )

@@ -4,6 +4,7 @@ commands/runbook.py and by other parts (alert enrichment) alike."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,35 @@ from integrations.failures import Failure
 from integrations.kubernetes import DeploymentStatus, RemediationResult, RolloutHistory
 
 log = logging.getLogger(__name__)
+
+# How long the target of a diagnostics message's remediation menu is kept (its options carry a key
+# to it when the names are too long for Slack's 150-character option value).
+TARGET_TTL_SECONDS = 30 * 86400
+
+
+def target_key(ctx: AppContext, ref: str) -> str:
+    """Redis key of a remediation target kept by its ref, under its own hash tag."""
+    return ctx.keys.custom(f"{{rbt:{ref}}}", "target")
+
+
+async def keep_target(ctx: AppContext, target: views.RemediationTarget) -> str:
+    """Store the target under its ref (refreshing the TTL) and return the ref."""
+    ref = views.target_ref(target)
+    await ctx.redis.set(target_key(ctx, ref), views.target_payload(target), ex=TARGET_TTL_SECONDS)
+    return ref
+
+
+async def load_target(ctx: AppContext, ref: str) -> dict[str, Any] | None:
+    """The stored target (``c``, ``n``, ``d``, ``i``) for a ref, None when unknown or expired."""
+    raw = await ctx.redis.get(target_key(ctx, ref))
+    if raw is None:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        log.error("remediation target %s in Redis is not JSON", ref)
+        return None
+    return data if isinstance(data, dict) else None
 
 
 async def post(
@@ -66,6 +96,7 @@ class DiagnosticsRun:
     message_ts: str
     results: list[DiagnosticResult] = field(default_factory=list)
     uploaded: list[str] = field(default_factory=list)
+    continued: list[str] = field(default_factory=list)  # ts of the results' further pages
     problems: list[str] = field(default_factory=list)
 
 
@@ -129,14 +160,24 @@ async def run_diagnostics(
         if remediation.enabled
         else None
     )
-    blocks = views.results(
+    ref = await keep_target(ctx, target) if target is not None else None
+    pages = views.results_pages(
         runbook.title,
         run.results,
         remediation=target,
         actions=remediation.actions if remediation.enabled else (),
         max_replicas=remediation.max_replicas,
+        target_ref=ref,
     )
-    await ctx.slack.update(channel, ts, blocks, f"Diagnostics for {runbook.title}")
+    # the first page replaces the progress message; the rest continue in the thread, in order
+    await ctx.slack.update(channel, ts, pages[0], f"Diagnostics for {runbook.title}")
+    for n, page in enumerate(pages[1:], start=2):
+        text = f"Diagnostics for {runbook.title} (part {n} of {len(pages)})"
+        try:
+            run.continued.append(await post(ctx, channel, page, text, thread_ts))
+        except SlackCallError as exc:
+            log.error("diagnostics page %d of %d for %s failed: %s", n, len(pages), runbook.name, exc)
+            run.problems.append(f"diagnostics part {n}: Slack refused {exc.method} ({exc.error})")
     for result in run.results:
         if result.graph_png is None:
             continue
