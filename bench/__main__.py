@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import harness, report
 
-SCENARIOS = ("ack", "intake", "storm", "incident", "roundtrips", "profile")
+SCENARIOS = ("ack", "cost", "intake", "storm", "incident", "roundtrips", "lanes", "profile")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +35,11 @@ class Sizes:
     storm_fault_429: float = 0.1  # one more run with this share of calls answered 429
     incident_repeats: int = 5
     incident_gap: float = 3.0
+    cost_repeats: int = 2  # bot and floor alternate: A B then B A
+    cost_seconds: float = 3.0
+    lanes_repeats: int = 2  # idle, storm, idle, storm
+    lanes_declares: int = 8
+    lanes_groups: int = 500
     profile_seconds: float = 8.0
 
 
@@ -48,14 +53,21 @@ QUICK = Sizes(
     storm_repeats=1,
     incident_repeats=1,
     incident_gap=0.0,
+    cost_repeats=1,
+    cost_seconds=0.5,
+    lanes_repeats=1,
+    lanes_declares=1,
+    lanes_groups=3,
     profile_seconds=1.0,
 )
 
 
 async def run(only: tuple[str, ...], sizes: Sizes, log: Any = print) -> dict[str, Any]:
     from bench.ack import bench_ack
+    from bench.cost import bench_cost
     from bench.incident import bench_incident
     from bench.intake import bench_intake
+    from bench.lanes import bench_lanes
     from bench.profile import profile_load
     from bench.roundtrips import bench_roundtrips
     from bench.storm import bench_storm
@@ -66,6 +78,12 @@ async def run(only: tuple[str, ...], sizes: Sizes, log: Any = print) -> dict[str
         log(f"bench: {name} …")
         if name == "ack":
             results[name] = await bench_ack(sizes.ack_levels, sizes.ack_repeats, sizes.ack_seconds)
+        elif name == "cost":
+            results[name] = await bench_cost(sizes.cost_repeats, sizes.cost_seconds)
+        elif name == "lanes":
+            results[name] = await bench_lanes(
+                sizes.lanes_repeats, sizes.lanes_declares, groups=sizes.lanes_groups
+            )
         elif name == "intake":
             results[name] = await bench_intake(sizes.intake_repeats, sizes.intake_seconds)
         elif name == "storm":

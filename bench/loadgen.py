@@ -57,10 +57,11 @@ async def run(args: argparse.Namespace, bodies: list[bytes]) -> dict[str, Any]:
     stop_at = measure_from + args.duration
     measured_ok = 0
     ok_total = 0  # every 200, warm-up included (the intake bench checks each one is in Redis)
+    answered_in_ack = 0  # slash: 200s whose body carried the answer itself (no response_url POST)
     limit = args.requests
 
     async def user(http: aiohttp.ClientSession) -> None:
-        nonlocal measured_ok, ok_total
+        nonlocal measured_ok, ok_total, answered_in_ack
         while True:
             n = next(counter)
             if limit and n >= limit:
@@ -81,8 +82,10 @@ async def run(args: argparse.Namespace, bodies: list[bytes]) -> dict[str, Any]:
             t0 = time.perf_counter()
             try:
                 async with http.post(args.url, data=body, headers=headers) as resp:
-                    await resp.read()
+                    raw = await resp.read()
                     status = str(resp.status)
+                    if args.mode == "slash" and resp.status == 200 and raw.strip():
+                        answered_in_ack += 1
             except (aiohttp.ClientError, OSError) as exc:
                 status = type(exc).__name__
             t1 = time.perf_counter()
@@ -107,6 +110,7 @@ async def run(args: argparse.Namespace, bodies: list[bytes]) -> dict[str, Any]:
         "per_second": measured_ok / elapsed if elapsed else 0.0,
         "latencies_ms": latencies,
         "ok_total": ok_total,
+        "answered_in_ack": answered_in_ack,
     }
 
 

@@ -8,13 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from bench.ack import AckResult
+from bench.cost import CostResult
+from bench.harness import percentile
 from bench.incident import IncidentResult
 from bench.intake import IntakeResult
+from bench.lanes import LanesResult
 from bench.profile import Profile
 from bench.roundtrips import RoundTripResult
 from bench.storm import StormResult
 
 FINDINGS = Path(__file__).with_name("findings.md")
+# Redis round trips of a request's own path (its queued Slack posts apart), per bench/roundtrips.py
+ROUND_TRIP_TARGETS = {"/incident create": 15, "/status update": 8}
 
 
 def _met(ok: bool) -> str:
@@ -36,6 +41,19 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     _met(level.ratio_p99.median <= 1.5 and level.bot["p99"].median < 3000),
                 )
             )
+    cost: CostResult | None = results.get("cost")
+    if cost:
+        lvl = cost.level
+        rows.append(
+            (
+                f"7. command cost, distinct `{cost.command}`, {lvl.concurrency} users",
+                f"{lvl.bot['rps'].fmt(0, '/s')} vs floor {lvl.floor['rps'].fmt(0, '/s')}: "
+                f"{cost.ratio_rps.fmt(2, 'x')}; CPU {lvl.bot['cpu_ms'].fmt(2, ' ms')} vs "
+                f"{lvl.floor['cpu_ms'].fmt(2, ' ms')} per command",
+                "≥ 0.5x floor",
+                _met(cost.ratio_rps.median >= 0.5),
+            )
+        )
     intake: IntakeResult | None = results.get("intake")
     if intake:
         for name, v in intake.variants.items():
@@ -93,8 +111,38 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 "–",
             )
         )
+    lanes: LanesResult | None = results.get("lanes")
+    if lanes:
+        rows += [
+            (
+                "6. lanes: declare → war room ready, storm vs idle (median)",
+                f"storm {lanes.declare(True, 50).fmt(0, ' ms')} vs idle {lanes.declare(False, 50).fmt(0, ' ms')}: "
+                f"{lanes.ratio_median.fmt(2, 'x')}; p99 storm {lanes.declare(True, 99).fmt(0, ' ms')}",
+                "≤ 1.5x idle",
+                _met(lanes.ratio_median.median <= 1.5),
+            ),
+            (
+                "6. lanes: every ack under a storm",
+                f"p99 {lanes.ack_p99(True).fmt(0, ' ms')} (idle {lanes.ack_p99(False).fmt(0, ' ms')}), "
+                f"slowest {lanes.ack_max(True):.0f} ms",
+                "< 1 s",
+                _met(lanes.ack_max(True) < 1000),
+            ),
+        ]
     rt: RoundTripResult | None = results.get("roundtrips")
     if rt:
+        for prefix, target in ROUND_TRIP_TARGETS.items():
+            found = next((c for label, c in rt.rows if label.startswith(prefix)), None)
+            if found is not None:
+                rows.append(
+                    (
+                        f"5. Redis round trips, `{prefix}` (the request's own path)",
+                        f"{found.round_trips} (the listener pipeline's share: "
+                        f"{found.sites.get('bot/idempotency.py', 0) + found.sites.get('bot/audit.py', 0)})",
+                        f"≤ {target}",
+                        _met(found.round_trips <= target),
+                    )
+                )
         create = next((c for label, c in rt.rows if label.startswith("/incident create")), None)
         listing = next((c for label, c in rt.rows if label == "/incident list"), None)
         intake = next((c for label, c in rt.rows if label.startswith("alert notification: intake")), None)
@@ -134,6 +182,8 @@ def render(results: dict[str, Any], machine: dict[str, str], seconds: float, qui
     out += storm_section(results.get("storm"))
     out += incident_section(results.get("incident"))
     out += roundtrip_section(results.get("roundtrips"))
+    out += lanes_section(results.get("lanes"))
+    out += cost_section(results.get("cost"))
     out += profile_section(results.get("profile"))
     if FINDINGS.exists():
         out += ["", FINDINGS.read_text().strip(), ""]
@@ -164,8 +214,9 @@ def ack_section(ack: AckResult | None) -> list[str]:
             )
     out += [
         "",
-        f"Every acknowledged command was also answered: {ack.responses_sent} of {ack.bot_acked} replies "
-        f"reached the response_url. Non-200 answers: {ack.non_200 or 'none'}.",
+        f"Every acknowledged command was also answered: {ack.answered_in_ack} in the ack's body and "
+        f"{ack.responses_sent} on the response_url, of {ack.bot_acked} acknowledged. Non-200 answers: "
+        f"{ack.non_200 or 'none'}.",
         "",
     ]
     return out
@@ -270,17 +321,88 @@ def roundtrip_section(rt: RoundTripResult | None) -> list[str]:
         "",
         "Counted (not timed) on the bot's own redis-py connections, in-process: a round trip is one "
         "request written and answered (a pipeline or MULTI/EXEC block is one; EVALSHA runs its script "
-        "inside Redis). From the delivery of the command until 0.3 s after its answer, audit included. "
-        "The alert worker and outbox were stepped by hand; tasks that touch Redis while nothing "
-        "happens are left out: "
+        "inside Redis). *Request* = from the delivery of the command until 0.3 s after its answer, every "
+        "task but the outbox's (the claim, the handler, hooks, audit, queuing its posts); *outbox* = "
+        "delivering the Slack posts the request queued, counted apart (drained right after). *By module* "
+        "names the bot's innermost module on the stack for each request round trip. The alert worker "
+        "and outbox were stepped by hand; tasks that touch Redis while nothing happens are left out: "
         + ("; ".join(f"{name} ({what})" for name, what in rt.ignored_tasks.items()) or "none")
         + ".",
         "",
-        "| command | round trips | Redis commands | most frequent |",
-        "|---|---|---|---|",
+        "| command | request round trips | outbox round trips | Redis commands | by module (request) |",
+        "|---|---|---|---|---|",
     ]
-    out += [f"| {label} | {c.round_trips} | {c.total_commands} | {c.top()} |" for label, c in rt.rows]
+    for label, c in rt.rows:
+        queued = rt.delivery.get(label)
+        sites = ", ".join(f"{site.removesuffix('.py')} {n}" for site, n in c.sites.most_common(7))
+        out.append(
+            f"| {label} | {c.round_trips} | {queued.round_trips if queued else '–'} | "
+            f"{c.total_commands} | {sites} |"
+        )
     return [*out, ""]
+
+
+def lanes_section(lanes: LanesResult | None) -> list[str]:
+    if lanes is None:
+        return []
+    out = [
+        "## 6. Lanes: people during an alert storm",
+        "",
+        "One all-in-one `chatops serve` (intake, alert worker, outbox and commands on one event loop). "
+        "Phases alternate idle, storm, idle, storm, each on a fresh sandbox, bot and key prefix. "
+        "*Storm*: the storm scenario's 10,000 alerts in 500 groups sent into #alerts as fast as the "
+        "intake answers; the people start a second later. *Declare*: Alice's `/incident create` through "
+        "the sandbox, one at a time, 1.5 s apart; the clock stops when her answer shows and the war room "
+        "it names holds the bot's first post. *Ack*: the sandbox's acknowledgement time of every command "
+        "(the declares and a `/incident list` probe every 0.1 s). *Bulk depth*: outbox threads still "
+        "waiting in the bulk lane when the phase's people were done.",
+        "",
+        "| phase | declares | declare median ms | declare p99 ms | acks | ack p99 ms | slowest ack ms | bulk depth |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for p in lanes.phases:
+        out.append(
+            f"| {'storm' if p.storm else 'idle'} | {len(p.declare_ms)} | {percentile(p.declare_ms, 50):.0f} | "
+            f"{percentile(p.declare_ms, 99):.0f} | {len(p.ack_ms)} | {percentile(p.ack_ms, 99):.0f} | "
+            f"{max(p.ack_ms):.0f} | {p.bulk_depth:.0f} |"
+        )
+    out += [
+        "",
+        f"Storm ÷ idle declare median, each storm phase against the idle phase before it: "
+        f"{lanes.ratio_median.fmt(2, 'x')}.",
+        "",
+    ]
+    return out
+
+
+def cost_section(cost: CostResult | None) -> list[str]:
+    if cost is None:
+        return []
+    lvl = cost.level
+    out = [
+        "## 7. Command cost: distinct commands, the bot against the floor",
+        "",
+        f"{lvl.concurrency} closed-loop users send `{cost.command}`, every request a new command (its own "
+        "trigger_id); the floor (`bench.floor`, a Bolt AsyncApp that only acks) gets the same load. Bot and "
+        "floor alternate in one run (floor, bot, then bot, floor); CPU is the server process's CPU time "
+        "per acknowledged command.",
+        "",
+        "| app | commands/s | CPU ms/command | p50 ms | p99 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for name, data in (("bot", lvl.bot), ("floor", lvl.floor)):
+        out.append(
+            f"| {name} | {data['rps'].fmt(0)} | {data['cpu_ms'].fmt(2)} | {data['p50'].fmt(1)} | "
+            f"{data['p99'].fmt(1)} |"
+        )
+    out += [
+        "",
+        f"Ratio of commands/s, bot ÷ floor, run by run: {cost.ratio_rps.fmt(2, 'x')}. Answers: "
+        f"{cost.answered_in_ack} in the ack's body, {cost.answered - cost.answered_in_ack} on the "
+        f"response_url, of {cost.acked} acknowledged.",
+        "",
+    ]
+    return out
 
 
 def profile_section(profiles: dict[str, Profile] | None) -> list[str]:

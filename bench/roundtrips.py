@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,7 @@ from tests.alerts.storm import notification
 class Count:
     round_trips: int = 0
     commands: Counter[str] = field(default_factory=Counter)
+    sites: Counter[str] = field(default_factory=Counter)  # round trips by the bot's module that made them
 
     @property
     def total_commands(self) -> int:
@@ -68,7 +70,9 @@ class RedisCounter:
         async def send_packed_command(
             conn: AbstractConnection, command: Any, check_health: bool = True
         ) -> None:
-            counter._count().round_trips += 1
+            count = counter._count()
+            count.round_trips += 1
+            count.sites[_site()] += 1
             await orig_send(conn, command, check_health)
 
         def pack_command(conn: AbstractConnection, *args: Any) -> Any:
@@ -99,14 +103,30 @@ class RedisCounter:
             out = inside if name.startswith(prefix) else outside
             out.round_trips += c.round_trips
             out.commands.update(c.commands)
+            out.sites.update(c.sites)
         self.reset()
         return inside, outside
 
 
+_ROOT = str(harness.ROOT) + "/"
+
+
+def _site() -> str:
+    """The innermost frame of the bot's own code on the stack, e.g. ``bot/escalation/store.py``."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name.startswith(_ROOT) and name[len(_ROOT) :].startswith(("bot/", "commands/")):
+            return name[len(_ROOT) :]
+        frame = frame.f_back  # type: ignore[assignment]
+    return "other"
+
+
 @dataclass
 class RoundTripResult:
-    rows: list[tuple[str, Count]]
+    rows: list[tuple[str, Count]]  # the request itself (every task but the outbox's)
     ignored_tasks: dict[str, str]  # task name → what it sent while idle
+    delivery: dict[str, Count] = field(default_factory=dict)  # label → the outbox's posts it queued
 
 
 async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
@@ -119,6 +139,7 @@ async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
 
     counter = RedisCounter()
     rows: list[tuple[str, Count]] = []
+    queued: dict[str, Count] = {}
     original_start = service.AlertsRuntime.start
     async with harness.redis_prefix() as prefix:
         sb = Sandbox()
@@ -162,7 +183,11 @@ async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
                         break
                     await asyncio.sleep(0.025)
                 await asyncio.sleep(0.3)  # audit and anything else after the answer
-                rows.append((label, counter.take()))
+                # the posts it queued, counted apart (a task named like the outbox's own)
+                await asyncio.create_task(ctx.outbox.drain(timeout=30), name="outbox-drain")
+                outbox, request = counter.take_split("outbox")
+                rows.append((label, request))
+                queued[label] = outbox
 
             await command('/incident create critical "…"', 'create critical "Bench: payments down"')
             inc = (await ctx.store.list(include_resolved=True))[0].id
@@ -200,7 +225,7 @@ async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
             delivery, claim = counter.take_split("outbox:")
             rows.append(("alert notification: outbox delivery (reply + root update)", delivery))
             return RoundTripResult(
-                rows, {name: f"{c.top(4)} in {idle_seconds:g} s idle" for name, c in idle.items()}
+                rows, {name: f"{c.top(4)} in {idle_seconds:g} s idle" for name, c in idle.items()}, queued
             )
         finally:
             counter.uninstall()

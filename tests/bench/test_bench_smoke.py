@@ -20,7 +20,7 @@ def finite_positive(x: float) -> bool:
 
 
 async def test_every_scenario_produces_numbers() -> None:
-    only = ("ack", "intake", "storm", "incident", "roundtrips")
+    only = ("ack", "cost", "intake", "storm", "incident", "roundtrips", "lanes")
     results = await bench_main.run(only, bench_main.QUICK, log=lambda _m: None)
 
     ack = results["ack"]
@@ -29,7 +29,8 @@ async def test_every_scenario_produces_numbers() -> None:
         for side in (lvl.bot, lvl.floor):
             assert all(finite_positive(side[k].median) for k in ("p50", "p95", "p99", "rps", "cpu_ms"))
         assert lvl.ratio_p99 is not None and finite_positive(lvl.ratio_p99.median)
-    assert ack.bot_acked > 0 and ack.responses_sent == ack.bot_acked
+    # every command answered: in its ack's body (quick answers) or on its response_url
+    assert ack.bot_acked > 0 and ack.responses_sent + ack.answered_in_ack == ack.bot_acked
     assert ack.non_200 == {}
 
     for name, variant in results["intake"].variants.items():
@@ -55,7 +56,25 @@ async def test_every_scenario_produces_numbers() -> None:
     create = next(c for label, c in rows.items() if label.startswith("/incident create"))
     assert create.round_trips >= rows["/incident list"].round_trips
 
+    cost = results["cost"]
+    assert finite_positive(cost.level.bot["rps"].median) and finite_positive(cost.level.floor["rps"].median)
+    assert finite_positive(cost.ratio_rps.median)
+    assert cost.acked > 0 and cost.answered == cost.acked
+
+    # the request's own path and the posts it queued are counted apart; the pipeline costs 2 at most
+    help_row = rows["/incident help"]
+    assert help_row.sites["bot/idempotency.py"] == 1 and help_row.sites["bot/audit.py"] == 1
+    assert all(c.sites["bot/audit.py"] <= 1 for label, c in rows.items() if label.startswith("/"))
+    assert set(results["roundtrips"].delivery) == {label for label in rows if label.startswith("/")}
+
+    lanes = results["lanes"]
+    assert [p.storm for p in lanes.phases] == [False, True]
+    for phase in lanes.phases:
+        assert len(phase.declare_ms) == bench_main.QUICK.lanes_declares
+        assert all(finite_positive(x) for x in phase.declare_ms) and phase.ack_ms
+    assert finite_positive(lanes.ratio_median.median)
+
     text = report.render(results, harness.machine(), 1.0, quick=True)
     assert "| Scenario | Measured | Target | Met |" in text
-    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+    for heading in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7."):
         assert heading in text
