@@ -83,8 +83,12 @@ async def test_full_lifecycle_survives_a_restart(sandbox: Any, bot: Any) -> None
 
     await alice.types("#incidents", '/incident resolve INC-1 "Pool size fixed"')
     await message_with(sandbox, room["name"], "resolved* after")
-    final = _fresh(sandbox, "#incidents", announcement)
-    assert "Resolved" in texts(final) and "incident_reopen" in buttons(final)
+
+    async def final() -> dict[str, Any] | None:  # re-rendered by the outbox, in its own thread
+        msg = _fresh(sandbox, "#incidents", announcement)
+        return msg if "incident_reopen" in buttons(msg) else None
+
+    assert "Resolved" in texts(await eventually(final))
 
     async def resolution_in_thread() -> list[dict[str, Any]]:
         thread = sandbox.replies("#incidents", announcement["ts"])
