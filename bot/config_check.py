@@ -116,7 +116,8 @@ def missing_secrets(policy: Policy, settings: Settings, path: str) -> list[str]:
     PagerDuty and Opsgenie count as configured when a target pages them (or ``pagers.default_service``
     names them) and ``pagers.enabled``; a target's own PagerDuty key is the secret its
     ``routing_key_env`` names. The status page counts when the policy has an ``escalation.statuspage``
-    section with ``enabled`` left on.
+    section with ``enabled`` left on. The follow-up trackers count when ``review.trackers`` configures
+    them: GitHub needs ``GITHUB_TOKEN``, Jira ``JIRA_URL`` and ``JIRA_API_TOKEN``.
     """
     esc = policy.escalation
     needs: dict[str, list[str]] = {}  # secret name -> who needs it
@@ -139,7 +140,17 @@ def missing_secrets(policy: Policy, settings: Settings, path: str) -> list[str]:
         need("STATUSPAGE_API_KEY", "escalation.statuspage")
         need("STATUSPAGE_PAGE_ID", "escalation.statuspage")
 
+    trackers = policy.review.trackers
+    if trackers.github is not None:
+        need("GITHUB_TOKEN", "review.trackers.github")
+    if trackers.jira is not None:
+        need("JIRA_URL", "review.trackers.jira")
+        need("JIRA_API_TOKEN", "review.trackers.jira")
+
     have = {
+        "GITHUB_TOKEN": settings.github_token.get_secret_value(),
+        "JIRA_URL": settings.jira_url,
+        "JIRA_API_TOKEN": settings.jira_api_token.get_secret_value(),
         "PAGERDUTY_ROUTING_KEY": settings.pagerduty_routing_key.get_secret_value(),
         "OPSGENIE_API_KEY": settings.opsgenie_api_key.get_secret_value(),
         "STATUSPAGE_API_KEY": settings.statuspage_api_key.get_secret_value(),

@@ -27,7 +27,8 @@ class Settings(BaseSettings):
 
     Vendor secrets live here too: PagerDuty (``PAGERDUTY_ROUTING_KEY``), Opsgenie (``OPSGENIE_API_KEY``)
     and Statuspage (``STATUSPAGE_API_KEY`` with ``STATUSPAGE_PAGE_ID``), each with an optional
-    ``*_API_URL``. A PagerDuty target with its own key names the variable in the policy
+    ``*_API_URL``; the follow-up trackers: ``GITHUB_TOKEN`` (``GITHUB_API_URL`` for GitHub Enterprise) and
+    Jira's ``JIRA_URL``, ``JIRA_EMAIL``, ``JIRA_API_TOKEN``. A PagerDuty target with its own key names the variable in the policy
     (``routing_key_env``); :meth:`named_secret` reads it from the environment or the same directory.
     """
 
@@ -63,6 +64,14 @@ class Settings(BaseSettings):
     statuspage_api_key: SecretStr = SecretStr("")
     statuspage_page_id: str = ""
     statuspage_api_url: str | None = None
+    # issue trackers for follow-ups (review.trackers in the policy): GitHub Issues with a token (fine-
+    # grained "Issues: read and write"); Jira at JIRA_URL with JIRA_EMAIL + JIRA_API_TOKEN (Cloud, basic
+    # auth) or JIRA_API_TOKEN alone (Data Center personal access token, bearer)
+    github_token: SecretStr = SecretStr("")
+    github_api_url: str | None = None
+    jira_url: str = ""
+    jira_email: str = ""
+    jira_api_token: SecretStr = SecretStr("")
 
     @classmethod
     def settings_customise_sources(
@@ -91,6 +100,8 @@ class Settings(BaseSettings):
             self.pagerduty_routing_key,
             self.opsgenie_api_key,
             self.statuspage_api_key,
+            self.github_token,
+            self.jira_api_token,
             self.redis_password,
             self.redis_sentinel_password,
         )

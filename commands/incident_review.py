@@ -10,13 +10,16 @@ import re
 from datetime import date
 
 from pydantic import BaseModel, Field, field_validator
+from slack_sdk.models.blocks import Block
 
 import bot.review.metrics  # noqa: F401  (registers the /metrics hooks on incident events)
 from bot import blocks
 from bot import text as stext
 from bot.core.models import utcnow
+from bot.core.state import Refused
 from bot.core.store import normalise_id
 from bot.incidents.lookup import incident_for
+from bot.incidents.visibility import require_visible
 from bot.listeners import (
     Click,
     Reply,
@@ -30,11 +33,12 @@ from bot.listeners import (
     with_problems,
 )
 from bot.people import looks_like_person
+from bot.review import followups, workflow
 from bot.review import stats as stats_mod
 from bot.review import views as views
-from bot.review import workflow
 from bot.review.upload import Upload, upload_files
 from bot.slack.errors import SlackCallError
+from bot.templates import escape
 from commands.incident import RefArgs, incident, not_found, one_person, parse_ref_only
 
 ACTION_TEXT_MAX = 500
@@ -112,7 +116,41 @@ class ActionArgs(BaseModel):
         return v
 
 
-def parse_action(text: str) -> ActionArgs:
+class ExportArgs(BaseModel):
+    """``/incident action export [INC] [#n ...] [github|jira]``: no number exports every item not
+    yet exported."""
+
+    incident_id: str | None = None
+    numbers: list[int] = Field(default_factory=list)
+    tracker: str | None = None
+
+
+_ITEM_NUMBER = re.compile(r"^#?(\d{1,6})$")
+
+
+def parse_export(words: list[str]) -> ExportArgs | None:
+    """The export form when every word after ``export`` is an incident, an item number or a tracker;
+    None when it reads as an action item's text (``/incident action Export the logs``)."""
+    args = ExportArgs()
+    for word in words:
+        lowered = word.lower().strip(",")
+        if looks_like_incident(lowered) and args.incident_id is None:
+            args.incident_id = normalise_id(lowered)
+        elif m := _ITEM_NUMBER.match(lowered):
+            args.numbers.append(int(m.group(1)))
+        elif lowered in ("github", "jira") and args.tracker is None:
+            args.tracker = lowered
+        else:
+            return None
+    return args
+
+
+def parse_action(text: str) -> ActionArgs | ExportArgs:
+    words = text.split()
+    if words and words[0].lower() == "export":
+        exported = parse_export(words[1:])
+        if exported is not None:
+            return exported
     owner: str | None = None
     if m := _OWNER.search(text):  # owner=carol, owner="Carol Chen", owner=carol@example.com
         owner = unquote(m.group(1))
@@ -160,16 +198,19 @@ def parse_action(text: str) -> ActionArgs:
     usage=[
         "/incident action <INC> <text> [owner] [due YYYY-MM-DD]",
         "/incident action INC-12 Alert on queue depth @bob due 2030-01-31",
+        "/incident action export <INC> [#n ...] [github|jira]",
     ],
-    summary="Add a follow-up action item",
+    summary="Add a follow-up action item, or export items to GitHub Issues or Jira",
     parse=parse_action,
 )
-async def add_action(req: Request, args: ActionArgs) -> Reply:
+async def add_action(req: Request, args: ActionArgs | ExportArgs) -> Reply:
+    if isinstance(args, ExportArgs):
+        return await export_actions(req, args)
     owner = await one_person(req, args.owner, "the owner") if args.owner else None
     inc = await incident_for(req, args.incident_id)
     body, unknown = await stext.resolve_names(req.ctx, args.text)
     item = await workflow.add_action(req.ctx, inc.id, req.user_id, body, owner, args.due)
-    shown = views.action_added(inc, item)
+    shown = views.action_added(inc, item, req.ctx.policy.review.trackers.configured())
     if unknown:
         shown = [*shown, *blocks.message(not_found(unknown).strip())]
     return Reply(shown, text=f"action item #{item.number} added")
@@ -184,7 +225,67 @@ async def add_action(req: Request, args: ActionArgs) -> Reply:
 async def list_actions(req: Request, args: RefArgs) -> Reply:
     inc = await incident_for(req, args.incident_id)
     items = await workflow.records(req.ctx).actions(inc.id)
-    return Reply(views.action_list(inc, items), text=f"{inc.id} action items")
+    read = await followups.refresh_states(req.ctx, inc.id, items)
+    trackers = req.ctx.policy.review.trackers.configured()
+    return with_notes(
+        Reply(views.action_list(inc, read.items, trackers), text=f"{inc.id} action items"), read.problems
+    )
+
+
+def with_notes(reply: Reply, notes: list[str]) -> Reply:
+    """Tracker problems under an answer that is otherwise complete."""
+    if notes:
+        reply.blocks.append(blocks.context(":warning: " + "\n".join(f"• {escape(n)}" for n in notes[:10])))
+    return reply
+
+
+async def export_actions(req: Request, args: ExportArgs) -> Reply:
+    inc = await incident_for(req, args.incident_id)
+    items = await workflow.records(req.ctx).actions(inc.id)
+    numbers = args.numbers or [a.number for a in items if a.issue is None]
+    if not numbers:
+        text = (
+            f"Every action item of {inc.id} is already tracked; `/incident actions {inc.id}` shows them."
+            if items
+            else f"{inc.id} has no action items to export; add one with `/incident action {inc.id} <text>`."
+        )
+        return Reply(blocks.message(text), text="nothing to export")
+    shown: list[Block] = []
+    refused: list[str] = []
+    for number in numbers[:20]:
+        try:
+            item = await followups.export_action(req.ctx, inc.id, number, req.user_id, args.tracker)
+        except Refused as exc:
+            refused.append(str(exc))
+            if (
+                "is not configured" in str(exc)
+                or "No issue tracker" in str(exc)
+                or "not a tracker" in str(exc)
+            ):
+                break  # the same answer for every item
+            continue
+        shown += views.action_exported(inc, item)
+    if refused:
+        shown += blocks.message("\n".join(f":x: {r}" for r in refused))
+    return Reply(shown, text=f"{inc.id} action items exported" if not refused else "export: problems")
+
+
+@action(views.export_action_id("github"), permission="update")
+@action(views.export_action_id("jira"), permission="update")
+async def export_click(click: Click) -> Reply:
+    raw = (click.selected or click.value or "").strip()
+    incident_id, _, number = raw.rpartition(":")
+    if not incident_id or not number.isdigit():
+        return Reply(
+            blocks.message("This export button is out of date; run `/incident actions <INC>`."), text="export"
+        )
+    tracker = click.action_id.rsplit("_", 1)[-1]
+    inc = await require_visible(click.ctx, click.user_id, await click.ctx.store.get(incident_id))
+    try:
+        item = await followups.export_action(click.ctx, inc.id, int(number), click.user_id, tracker)
+    except Refused as exc:
+        return Reply(blocks.message(f":x: {exc}"), text="export refused")
+    return Reply(views.action_exported(inc, item), text=f"{inc.id} action item exported")
 
 
 # --------------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 secret check, the headers and the answer check every vendor client needs.
 
 Policy: retry on 5xx, 429 (and Statuspage's 420), timeouts and connection errors with exponential
-backoff, honouring ``Retry-After`` (capped); never retry any other 4xx. Every call ends in a typed
+backoff, honouring ``Retry-After`` (capped), else ``X-RateLimit-Reset`` when ``X-RateLimit-Remaining``
+is 0 (GitHub, Jira); a 403 that is a rate limit (GitHub's: remaining 0 or a Retry-After) counts as
+one; never retry any other 4xx. Every call ends in a typed
 result, :class:`Delivered` or :class:`Failed`; nothing raises to the caller for an HTTP problem.
 """
 
@@ -113,6 +115,39 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     return max(0.0, (when - current).total_seconds())
 
 
+def rate_limit_wait(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait from a rate-limited answer: ``Retry-After`` first, else ``X-RateLimit-Reset``
+    (UTC epoch seconds as GitHub sends it, or an ISO 8601 time as Jira does) when
+    ``X-RateLimit-Remaining`` is 0. None when neither says."""
+    waited = parse_retry_after(headers.get("Retry-After"), now=now)
+    if waited is not None:
+        return waited
+    reset = (headers.get("X-RateLimit-Reset") or "").strip()
+    if not reset or (headers.get("X-RateLimit-Remaining") or "").strip() != "0":
+        return None
+    current = time.time() if now is None else now
+    try:
+        return max(0.0, float(reset) - current)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(reset.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - current)
+
+
+def _is_rate_limited(status: int, headers: Mapping[str, str]) -> bool:
+    if status in RATE_LIMIT_STATUSES:
+        return True
+    # GitHub answers an exhausted (primary) or secondary rate limit with 403 too
+    return status == 403 and (
+        (headers.get("X-RateLimit-Remaining") or "").strip() == "0" or "Retry-After" in headers
+    )
+
+
 class _WaitRetryAfterOrBackoff(wait_base):
     """Retry-After when the server sent one (capped), else exponential backoff."""
 
@@ -136,7 +171,7 @@ def _error_detail(response: httpx.Response) -> str:
         return text[:300] or response.reason_phrase
     if isinstance(body, dict):
         parts: list[str] = []
-        for key in ("message", "error", "errors", "result"):
+        for key in ("message", "error", "errorMessages", "errors", "result"):
             if body.get(key):
                 parts.append(f"{key}: {body[key]}")
         if parts:
@@ -180,8 +215,8 @@ async def send_with_retries(
                     service, action, FailureKind.BAD_RESPONSE, "answer is not JSON", attempts, status
                 )
             return Delivered(service, action, status, attempts, data if isinstance(data, dict) else {})
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if status in RATE_LIMIT_STATUSES:
+        retry_after = rate_limit_wait(response.headers)
+        if _is_rate_limited(status, response.headers):
             raise _Retryable(FailureKind.RATE_LIMITED, _error_detail(response), status, retry_after)
         if status >= 500:
             raise _Retryable(FailureKind.UNAVAILABLE, _error_detail(response), status, retry_after)

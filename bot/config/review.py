@@ -11,6 +11,8 @@ from datetime import time
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.config.trackers import TrackersPolicy
+
 DEFAULT_REVIEW_TEMPLATE = """\
 # Post-incident review: {{ incident.id }} — {{ incident.title }}
 
@@ -77,7 +79,9 @@ _To fill in._
 | # | Action | Owner | Due |
 |---|---|---|---|
 {% for a in actions -%}
-| {{ a.number }} | {{ a.text }} | {{ a.owner | person if a.owner else "—" }} | {{ a.due or "—" }} |
+| {{ a.number }} | {{ a.text }}\
+{% if a.issue %} ([{{ a.issue.key }}]({{ a.issue.url }}), {{ a.issue.state }}){% endif %} | \
+{{ a.owner | person if a.owner else "—" }} | {{ a.due or "—" }} |
 {% endfor %}
 {%- else -%}
 _None yet: add them with `/incident action {{ incident.id }} <text> [@owner] [due YYYY-MM-DD]`._
@@ -107,6 +111,9 @@ class ReviewPolicy(BaseModel):
     require_review_to_close: bool = Field(default=True, description="`/incident close` needs a review")
     stats_default_period: str = Field(default="30d", pattern=r"^\d{1,3}d$")
     stats_chart: bool = Field(default=True, description="Upload a PNG chart with /incident stats")
+    trackers: TrackersPolicy = Field(
+        default_factory=TrackersPolicy, description="Issue trackers for `/incident action export`"
+    )
 
     @field_validator("pin_emoji")
     @classmethod

@@ -117,6 +117,7 @@ def review_context(
                 "text": slack_to_plain(a.text, names),
                 "owner": a.owner,
                 "due": a.due.isoformat() if a.due else None,
+                "issue": a.issue.model_dump(include={"tracker", "key", "url", "state"}) if a.issue else None,
             }
             for a in actions
         ],

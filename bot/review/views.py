@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from slack_sdk.models.blocks import Block, ButtonElement
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, Option, StaticSelectElement
 
 from bot.blocks import MAX_BLOCKS, context, fields, header, section, sections
 from bot.config.policy import Policy
@@ -19,6 +20,8 @@ from bot.templates import escape, slack_date, user_link
 from bot.text import mrkdwn
 
 CREATE_REVIEW = "review_create"
+EXPORT_ACTION = "review_action_export"  # + "_<tracker>"; value (or chosen option): "<INC>:<number>"
+TRACKER_LABELS = {"github": "GitHub", "jira": "Jira"}
 MAX_PAGES = 5  # a response_url takes five messages
 
 
@@ -72,14 +75,74 @@ def action_line(a: ActionItem) -> str:
     if a.due:
         extra.append(f"due {a.due.isoformat()}")
     tail = f" ({', '.join(extra)})" if extra else ""
-    return f"*#{a.number}* {mrkdwn(a.text)}{tail}"
+    return f"*#{a.number}* {mrkdwn(a.text)}{tail}{issue_note(a)}"
 
 
-def action_added(inc: Incident, item: ActionItem) -> list[Block]:
-    return [section(f":ballot_box_with_check: Action item added to {inc.id}: {action_line(item)}")]
+def issue_note(a: ActionItem) -> str:
+    """`` · <link|acme/ops#12> open`` for an exported item, else nothing."""
+    if a.issue is None:
+        return ""
+    mark = ":white_check_mark: closed" if a.issue.state == "closed" else ":large_green_circle: open"
+    return f" · <{a.issue.url}|{escape(a.issue.key)}> {mark}"
 
 
-def action_list(inc: Incident, items: list[ActionItem]) -> list[Block]:
+def export_action_id(tracker: str) -> str:
+    return f"{EXPORT_ACTION}_{tracker}"
+
+
+def export_buttons(inc: Incident, items: list[ActionItem], trackers: Sequence[str]) -> list[Block]:
+    """For one item not yet exported: an "Export to <tracker>" button per tracker. For several: a
+    menu per tracker with the items not yet exported (action IDs stay unique within the block)."""
+    waiting = [a for a in items if a.issue is None]
+    if not waiting or not trackers:
+        return []
+    elements: list[Any] = []
+    for t in trackers:
+        label = TRACKER_LABELS.get(t, t)
+        if len(waiting) == 1:
+            elements.append(
+                ButtonElement(
+                    text=f"Export #{waiting[0].number} to {label}",
+                    action_id=export_action_id(t),
+                    value=f"{inc.id}:{waiting[0].number}",
+                )
+            )
+        else:
+            options = [
+                Option(value=f"{inc.id}:{a.number}", text=f"#{a.number} {plain_text(a.text)}"[:75])
+                for a in waiting[:100]
+            ]
+            elements.append(
+                StaticSelectElement(
+                    placeholder=f"Export to {label}…", action_id=export_action_id(t), options=options
+                )
+            )
+    return [ActionsBlock(elements=elements)]
+
+
+def plain_text(text: str) -> str:
+    return " ".join(text.split())
+
+
+def action_added(inc: Incident, item: ActionItem, trackers: Sequence[str] | None = None) -> list[Block]:
+    shown: list[Block] = [
+        section(f":ballot_box_with_check: Action item added to {inc.id}: {action_line(item)}")
+    ]
+    return shown + export_buttons(inc, [item], trackers or [])
+
+
+def action_exported(inc: Incident, item: ActionItem) -> list[Block]:
+    assert item.issue is not None
+    where = TRACKER_LABELS.get(item.issue.tracker, item.issue.tracker)
+    return [
+        section(
+            f":outbox_tray: Action item #{item.number} of {inc.id} is now tracked in {where}: "
+            f"<{item.issue.url}|{escape(item.issue.key)}>"
+        )
+    ]
+
+
+def action_list(inc: Incident, items: list[ActionItem], trackers: Sequence[str] | None = None) -> list[Block]:
     if not items:
         return [
             section(
@@ -87,9 +150,9 @@ def action_list(inc: Incident, items: list[ActionItem]) -> list[Block]:
                 f"`/incident action {inc.id} <text> [@owner] [due YYYY-MM-DD]`"
             )
         ]
-    return [header(f"{inc.id} action items ({len(items)})"), *sections("\n".join(map(action_line, items)))][
-        :MAX_BLOCKS
-    ]
+    buttons = export_buttons(inc, items, trackers or [])
+    body = [header(f"{inc.id} action items ({len(items)})"), *sections("\n".join(map(action_line, items)))]
+    return [*body[: MAX_BLOCKS - len(buttons)], *buttons]
 
 
 def review_created(inc: Incident, review: Review, shared_in: str | None) -> list[Block]:
