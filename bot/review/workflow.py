@@ -14,6 +14,7 @@ from bot.context import AppContext
 from bot.core import state
 from bot.core.models import Incident, TimelineEntry, utcnow
 from bot.incidents import workflow as flow
+from bot.review import followups
 from bot.review.document import people_in, render_review
 from bot.review.meeting import ics, meeting_start
 from bot.review.names import display_names
@@ -55,7 +56,8 @@ async def create_review(
         )
     rec = records(ctx)
     timeline = await ctx.store.timeline(inc.id)
-    actions = await rec.actions(inc.id)
+    read = await followups.refresh_states(ctx, inc.id, await rec.actions(inc.id))  # trackers' states
+    actions = read.items
     names = await display_names(ctx, people_in(inc, timeline, actions))
     now = utcnow()
     meeting_at = meeting_start(ctx.policy.review, now)
@@ -87,6 +89,7 @@ async def create_review(
     out = ReviewOutcome(inc, review)
     if warning:
         out.problems.append(f"{warning}; the default template was used")
+    out.problems += read.problems
 
     channel, thread_ts = where_to_share(inc, fallback_channel)
     if channel is None:

@@ -118,6 +118,7 @@ async def test_follow_ups_exported_tracked_and_read_back(
         return (await bot.ctx.store.get(inc.id)).is_resolved
 
     await eventually(resolved)
+    trackers.move_jira("OPS-1", "done")  # closed in Jira since the last look: the review reads it
     await alice.types(room, f"/incident review {inc.id}")
 
     async def review_file() -> list[dict[str, Any]] | None:
@@ -132,7 +133,7 @@ async def test_follow_ups_exported_tracked_and_read_back(
         "| 1 | Alert on queue depth ([acme/ops#1](https://github.example/acme/ops/issues/1), closed) |"
     )
     assert rows[1].startswith(
-        f"| 2 | Add a readiness probe to cart ([OPS-1]({trackers.base_url}/browse/OPS-1), open) |"
+        f"| 2 | Add a readiness probe to cart ([OPS-1]({trackers.base_url}/browse/OPS-1), closed) |"
     )
     timeline = [e.text for e in await bot.ctx.store.timeline(inc.id) if "exported to" in e.text]
     assert len(timeline) == 3
