@@ -24,6 +24,7 @@ from pydantic import (
 
 from bot.config.alerts import AlertsPolicy
 from bot.config.escalation import EscalationPolicy
+from bot.config.handoff import OnCallPolicy
 from bot.config.review import ReviewPolicy
 from bot.config.runbooks import KubernetesPolicy, PrometheusPolicy, RunbooksPolicy, merge_runbook_maps
 from bot.durations import Duration
@@ -191,6 +192,7 @@ class Policy(Section):
     incidents: IncidentsPolicy = Field(default_factory=IncidentsPolicy)
     alerts: AlertsPolicy = Field(default_factory=AlertsPolicy)
     escalation: EscalationPolicy = Field(default_factory=EscalationPolicy)
+    oncall: OnCallPolicy = Field(default_factory=OnCallPolicy)  # rotation hand-offs
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
     runbooks: RunbooksPolicy = Field(default_factory=RunbooksPolicy)
     kubernetes: KubernetesPolicy = Field(default_factory=KubernetesPolicy)
