@@ -11,8 +11,9 @@ one channel, one announcement and one pin.
 
 ``CHATOPS_TEST_CRASH_AT`` is a TEST-ONLY hook: the process kills itself (SIGKILL) at the named point
 so a story test can prove the resume: ``after_state`` (a declaration's state is written, nothing is
-in Slack), ``after_update_queued`` (a status update's state is written and its posts and re-renders
-are in the outbox, not yet delivered). Never set it anywhere else.
+in Slack), ``after_update_state`` (a status update's state is written, its posts are not queued yet),
+``after_update_queued`` (its posts and re-renders are in the outbox, maybe not delivered yet). Never set
+it anywhere else.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from bot.context import AppContext
 from bot.core import state
 from bot.core.models import Incident, MessageRef, TimelineEntry, WarRoom
 from bot.directory import resolve_principals
-from bot.incidents import views
+from bot.incidents import posts, views
 from bot.incidents.channels import war_room_name
 from bot.incidents.outcome import Outcome
 from bot.slack.errors import SlackCallError
@@ -303,10 +304,12 @@ async def resume_pending(ctx: AppContext, *, older_than: float = 0.0) -> int:
 
 
 async def resume_loop(ctx: AppContext, every: float = 2.0) -> None:
-    """At start-up and then every few seconds: pick up declarations whose process died."""
+    """At start-up and then every few seconds: pick up declarations, and status updates not yet
+    queued for Slack, whose process died."""
     while True:
         try:
             await resume_pending(ctx)
+            await posts.requeue_unqueued(ctx)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -11,10 +11,18 @@ A re-render only marks the roots as stale: the sender draws the latest state whe
 so a burst of changes is one ``chat.update`` per message. A post carries an op id named for the change
 that made it (``update-3``, ``resolved-v12``...), so pushing it again after a retry or a crash never
 posts it twice, and each thread keeps its order.
+
+A status update is recorded as *unqueued* (``begin_update``) before its state is written and cleared
+once its posts are in the outbox (``end_update``): a process that dies in between leaves the record,
+and any replica's resume loop (``requeue_unqueued``) pushes the incident's update posts again, a
+while later; the outbox keeps only those it has not seen, so each is posted once.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,7 +33,11 @@ from bot.core.models import Incident
 from bot.incidents import views
 from bot.slack.outbox import Op, Rendered, RenderRef, ThreadRef
 
+log = logging.getLogger(__name__)
+
 RENDER_KIND = "inc"
+# a request that writes a status update is recorded here until its posts are in the outbox
+UNQUEUED_GRACE_SECONDS = 10.0
 STUB_KIND = "inc-stub"  # a private incident's public announcement: the stub, never its details
 
 
@@ -139,3 +151,44 @@ async def post_to(
 ) -> None:
     """A top-level post in any channel (or a user's DM: its user ID), in ``thread``'s order."""
     await ctx.outbox.push(thread, channel, ops=[Op.of_blocks(op_id, blocks, text)])
+
+
+def _unqueued_key(ctx: AppContext) -> str:
+    return ctx.keys.custom("{incidents}", "unqueued-updates")
+
+
+async def begin_update(ctx: AppContext, incident_id: str) -> str:
+    """Record a status update whose posts are not in the outbox yet (before its state write)."""
+    token = f"{incident_id}|{uuid.uuid4().hex}"
+    await ctx.redis.zadd(_unqueued_key(ctx), {token: time.time()})
+    return token
+
+
+async def end_update(ctx: AppContext, token: str) -> None:
+    await ctx.redis.zrem(_unqueued_key(ctx), token)
+
+
+async def queue_update_posts(ctx: AppContext, inc: Incident) -> None:
+    """Every status update's post (op ``update-<n>``: the outbox skips those it has seen) and a
+    re-render of the headlines."""
+    for update in inc.updates:
+        blocks = views.status_update(ctx.policy, inc, update)
+        await post(ctx, inc, f"update-{update.number}", blocks, views.status_update_text(inc, update))
+    await rerender(ctx, inc)
+
+
+async def requeue_unqueued(ctx: AppContext, *, older_than: float = UNQUEUED_GRACE_SECONDS) -> int:
+    """Queue the posts of status updates whose process died between the state write and the
+    outbox (records older than ``older_than``: younger ones may still be on their way)."""
+    done = 0
+    key = _unqueued_key(ctx)
+    for raw in await ctx.redis.zrangebyscore(key, "-inf", time.time() - older_than, start=0, num=50):
+        token = str(raw)
+        incident_id = token.partition("|")[0]
+        inc = await ctx.store.find(incident_id)
+        if inc is not None:
+            log.info("%s: queueing status-update posts an interrupted request left out", incident_id)
+            await queue_update_posts(ctx, inc)
+            done += 1
+        await ctx.redis.zrem(key, token)
+    return done

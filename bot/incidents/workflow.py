@@ -19,6 +19,7 @@ from bot import blocks, events
 from bot.context import AppContext
 from bot.core import state
 from bot.core.models import Incident, TimelineEntry
+from bot.core.store import NotFound
 from bot.incidents import declaration, posts, views
 from bot.incidents.outcome import Outcome
 from bot.permissions import require
@@ -157,7 +158,15 @@ async def require_status_permission(ctx: AppContext, user: str, status: str) -> 
 
 async def update_status(ctx: AppContext, incident_id: str, user: str, status: str, message: str) -> Outcome:
     await require_status_permission(ctx, user, status)
-    inc, _ = await ctx.store.apply(incident_id, state.update_status(ctx.policy, user, status, message))
+    # recorded before the state write and cleared once the posts are queued: a crash in between is
+    # finished by the resume loop (posts.requeue_unqueued)
+    token = await posts.begin_update(ctx, incident_id)
+    try:
+        inc, _ = await ctx.store.apply(incident_id, state.update_status(ctx.policy, user, status, message))
+    except (state.Refused, NotFound):
+        await posts.end_update(ctx, token)  # refused: no state written, nothing to post
+        raise
+    declaration.crash_point_for_tests("after_update_state")
     update = inc.updates[-1]
     out = Outcome(inc, update=update)
     await post_to_incident(
@@ -168,6 +177,7 @@ async def update_status(ctx: AppContext, incident_id: str, user: str, status: st
         op_id=f"update-{update.number}",
     )
     await refresh(ctx, inc, out, topic=True)
+    await posts.end_update(ctx, token)
     declaration.crash_point_for_tests("after_update_queued")
     out.problems += await events.emit(events.STATUS_UPDATED, ctx, inc, user=user, update=update)
     if inc.is_resolved:

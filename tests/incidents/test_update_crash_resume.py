@@ -1,17 +1,21 @@
-"""Story: the bot dies (SIGKILL) right after a status update was accepted (its state written, its
-posts and re-renders queued in the outbox) and before any of them reached Slack; started again, it
-delivers each post exactly once: one "Update #1" in the war room, one under the announcement, and
-the headlines re-rendered to the new status.
+"""Story: the bot dies (SIGKILL) after a status update was accepted and before any of its posts
+reached Slack; started again, it delivers each post exactly once: one "Update #1" in the war room,
+one under the announcement, and the headlines re-rendered to the new status. Two points:
 
-The process stops at that point through the test-only hook
-``CHATOPS_TEST_CRASH_AT=after_update_queued`` (bot/incidents/declaration.py) and runs as the real
-``chatops serve`` process (see test_processes.py).
+* ``after_update_state``: the state is written, the posts are not in the outbox yet (the resume
+  loop queues them again a grace period later);
+* ``after_update_queued``: the posts and re-renders are in the outbox (the sender, running beside
+  the request, may have delivered some of them before the kill).
+
+The process stops there through the test-only hook ``CHATOPS_TEST_CRASH_AT``
+(bot/incidents/declaration.py) and runs as the real ``chatops serve`` process (see test_processes.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 
 from tests.conftest import eventually
@@ -19,11 +23,12 @@ from tests.incidents.story import Engineer, channel_named, message_with, texts
 from tests.incidents.test_processes import ServeProcess
 
 
+@pytest.mark.parametrize("crash_at", ["after_update_state", "after_update_queued"])
 async def test_status_update_cut_by_a_crash_is_posted_once_after_restart(
-    sandbox: Any, redis_prefix: str, redis_client: aioredis.Redis
+    sandbox: Any, redis_prefix: str, redis_client: aioredis.Redis, crash_at: str
 ) -> None:
     serve = ServeProcess(sandbox, redis_prefix)
-    serve.env["CHATOPS_TEST_CRASH_AT"] = "after_update_queued"  # only status updates reach it
+    serve.env["CHATOPS_TEST_CRASH_AT"] = crash_at  # only status updates reach it
     await serve.start()
     sandbox.bot_url = f"http://127.0.0.1:{serve.port}/slack/events"
     try:
@@ -46,7 +51,7 @@ async def test_status_update_cut_by_a_crash_is_posted_once_after_restart(
 
         await eventually(died, timeout=20)
         assert serve.proc.returncode == -9  # killed at the hook, not a clean exit
-        # the update was accepted (state written) and nothing of it reached Slack
+        # the update was accepted (state written)
         doc = await redis_client.get(f"{redis_prefix}:{{inc:INC-1}}:doc")
         assert doc and "Bad route table" in doc
 
@@ -57,10 +62,13 @@ async def test_status_update_cut_by_a_crash_is_posted_once_after_restart(
             thread = sandbox.replies("#incidents", announcement["ts"])
             return [m for m in thread[1:] if "Update #1" in texts(m)]
 
-        assert room_updates() == [] and thread_updates() == []
+        if crash_at == "after_update_state":
+            assert room_updates() == [] and thread_updates() == []
+        else:  # the sender runs beside the request: it may have delivered some before the kill
+            assert len(room_updates()) <= 1 and len(thread_updates()) <= 1
 
         del serve.env["CHATOPS_TEST_CRASH_AT"]
-        await serve.start()  # the restarted sender finds the queued posts in Redis
+        await serve.start()  # the restarted process finds the update in Redis and finishes it
 
         def fresh(channel: str, ts: str) -> dict[str, Any]:
             return next(m for m in sandbox.messages(channel) if m["ts"] == ts)
