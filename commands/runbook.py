@@ -4,6 +4,7 @@ and the remediation buttons under diagnostics results."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -25,10 +26,13 @@ from bot.listeners import (
 )
 from bot.runbooks import views as views
 from bot.runbooks import workflow
+from bot.runbooks.model import Runbook
 from bot.runbooks.service import service_for
+from bot.slack.errors import SlackCallError
 from bot.text import plain
 from integrations.kubernetes import RemediationResult
 
+log = logging.getLogger(__name__)
 runbook = slash_command("/runbook", "Runbooks with runnable diagnostics", default="show")
 LABEL = re.compile(r"^([A-Za-z_][A-Za-z0-9_]{0,62})=(\S{1,200})$")
 USAGE = [
@@ -102,7 +106,22 @@ async def show(req: Request, args: ShowArgs) -> Reply | None:
             channel = inc.announcement.channel
     else:
         incident_id = await req.ctx.store.incident_for_channel(req.channel_id)
-    first_ts = await workflow.post_runbook(req.ctx, channel, found, incident_id, labels=args.labels)
+    if channel == req.channel_id and channel.startswith("D"):
+        # a direct message: the app's own with this person, or one between people the app is not
+        # part of (Slack would answer channel_not_found to a post there); the DM's ID tells them apart
+        dm = await workflow.open_dm(req.ctx, req.user_id)
+        if dm != channel:
+            return await _post_in_dm(req, found, dm)
+    try:
+        first_ts = await workflow.post_runbook(req.ctx, channel, found, incident_id, labels=args.labels)
+    except SlackCallError as exc:
+        if channel != req.channel_id or exc.error not in workflow.NOT_PART_OF_IT:
+            raise
+        # typed where the app is not part of the conversation (a DM between people): Slack answers
+        # channel_not_found to any post there, so the runbook goes to the person's DM with the app
+        # (where its buttons work) and the answer to where it was typed (the command's response)
+        log.info("%s in %s: %s; posting to the DM with %s", req.command, channel, exc, req.user_id)
+        return await _post_in_dm(req, found, await workflow.open_dm(req.ctx, req.user_id))
     await workflow.add_timeline(req.ctx, incident_id, req.user_id, "runbook", f"posted runbook {found.name}")
     if channel != req.channel_id:
         return Reply(
@@ -114,6 +133,18 @@ async def show(req: Request, args: ShowArgs) -> Reply | None:
             text=f"Posted {found.title}",
         )
     return None if first_ts else Reply([section("The runbook could not be posted.")], text="not posted")
+
+
+async def _post_in_dm(req: Request, found: Runbook, dm: str) -> Reply:
+    """The runbook in the person's DM with the app, the answer where the command was typed."""
+    first_ts = await workflow.post_runbook(req.ctx, dm, found, None)
+    link = await req.ctx.slack.permalink(dm, first_ts)
+    where = f"<{link}|your direct messages with me>" if link else "your direct messages with me"
+    text = (
+        f":blue_book: *{views.escape(found.title)}* is in {where}: I am not part of this conversation,"
+        " so I cannot post it here."
+    )
+    return Reply([section(text)], text=f"{found.title}: in your direct messages with me")
 
 
 def _decode(value: str) -> dict[str, Any]:

@@ -146,7 +146,7 @@ async def conversations_list(call: Call) -> dict[str, Any]:
         if exclude_archived and channel.is_archived:
             continue
         if channel.is_im:
-            ok = "im" in types
+            ok = "im" in types and not channel.without_bot  # the app's own DMs only
         elif channel.is_private:
             ok = "private_channel" in types and bot in channel.members
         else:
@@ -277,7 +277,9 @@ async def conversations_open(call: Call) -> dict[str, Any]:
     user = call.ws.users.get(users[0])
     if user is None:
         raise SlackError("user_not_found")
-    existing = any(c.is_im and c.members == [user.id] for c in call.ws.channels.values())
+    existing = any(
+        c.is_im and not c.without_bot and c.members == [user.id] for c in call.ws.channels.values()
+    )
     channel = call.ws.dm_channel(user)
     if not existing:
         call.core.publish({"type": "channel_created", "channel": channel.id})

@@ -235,6 +235,14 @@ class Sandbox:
                 out.append(data)
         return out
 
+    def people_dm(self, *names: str) -> str:
+        """The ID of the direct message between these people (the app is not part of it)."""
+        ws = self.core.workspace
+        users = [ws.find_user(n) for n in names]
+        if not users or any(u is None or u.is_bot for u in users):
+            raise KeyError(f"no people {names!r}")
+        return ws.people_dm(*[u for u in users if u is not None]).id
+
     def channel_by_name(self, name: str) -> dict[str, Any]:
         channel = self._channel(name)
         data = self.core.workspace.channel_to_slack(channel)

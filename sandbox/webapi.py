@@ -136,7 +136,7 @@ class Call:
             user = self.ws.find_user(ref)
             if user is not None:
                 channel = self.ws.dm_channel(user)
-        if channel is None:
+        if channel is None or channel.without_bot:  # a DM between people is invisible to the app
             raise SlackError("channel_not_found")
         if channel.is_archived and not allow_archived:
             raise SlackError("is_archived")

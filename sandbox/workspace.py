@@ -126,6 +126,8 @@ class Channel:
     creator: str
     is_private: bool = False
     is_im: bool = False
+    # a conversation the app is not part of (a DM between people): the bot's token cannot see it
+    without_bot: bool = False
     is_archived: bool = False
     topic: dict[str, Any] = field(default_factory=lambda: {"value": "", "creator": "", "last_set": 0})
     purpose: dict[str, Any] = field(default_factory=lambda: {"value": "", "creator": "", "last_set": 0})
@@ -381,7 +383,7 @@ class Workspace:
 
     def dm_channel(self, user: User) -> Channel:
         for channel in self.channels.values():
-            if channel.is_im and channel.members == [user.id]:
+            if channel.is_im and not channel.without_bot and channel.members == [user.id]:
                 return channel
         channel = Channel(
             id=self.ids.new("D"),
@@ -390,6 +392,26 @@ class Workspace:
             creator=self.bot.user_id,
             is_im=True,
             members=[user.id],
+        )
+        self.channels[channel.id] = channel
+        return channel
+
+    def people_dm(self, *users: User) -> Channel:
+        """The direct message between people (one person alone: their own DM with themselves). The
+        app is not part of it: Slack answers ``channel_not_found`` to its token there, while slash
+        commands typed in it still reach the app with a ``response_url``."""
+        members = sorted({u.id for u in users})
+        for channel in self.channels.values():
+            if channel.without_bot and channel.members == members:
+                return channel
+        channel = Channel(
+            id=self.ids.new("D"),
+            name="dm-" + "-".join(sorted(u.name for u in users)),
+            created=int(self.clock.now()),
+            creator=users[0].id,
+            is_im=True,
+            without_bot=True,
+            members=members,
         )
         self.channels[channel.id] = channel
         return channel

@@ -64,6 +64,17 @@ async def post(
     return await ctx.slack.post(channel, blocks, text, thread_ts=thread_ts)
 
 
+# Slack's answers to a post where the app is not part of the conversation (a DM between people, a
+# private channel it was not invited to)
+NOT_PART_OF_IT = ("channel_not_found", "not_in_channel")
+
+
+async def open_dm(ctx: AppContext, user: str) -> str:
+    """The app's direct message with a person (conversations.open, im:write): its channel ID."""
+    data = await ctx.gateway.call("conversations.open", users=user)
+    return str(data["channel"]["id"])
+
+
 async def add_timeline(ctx: AppContext, incident_id: str | None, actor: str, kind: str, text: str) -> None:
     if not incident_id:
         return

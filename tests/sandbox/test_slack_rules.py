@@ -220,6 +220,7 @@ def test_the_manifest_asks_for_what_the_code_uses_and_nothing_more() -> None:
         "users:read.email": {"users.lookupByEmail"},
         "usergroups:read": {"usergroups.list"},
         "channels:history": {"conversations.history", "conversations.replies"},
+        "im:write": {"conversations.open"},  # the app's DM with a person
     }
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     for scope, methods in needs.items():
@@ -260,3 +261,42 @@ async def test_a_confirmation_dialogs_text_must_be_plain_text(
         await client.chat_postMessage(channel="C0INCIDENTS", text="long", blocks=too_long)
     assert err.value.response["error"] == "invalid_blocks"
     assert [m["text"] for m in sandbox.messages("incidents")] == ["plain"]
+
+
+async def test_a_dm_between_people_is_invisible_to_the_app_but_its_commands_answer_there(
+    sandbox: Sandbox, receiver: Receiver, client: AsyncWebClient
+) -> None:
+    """A slash command can be typed in any conversation, a DM between two people included; the app
+    is not part of that DM, so its token gets channel_not_found there (chat.postMessage errors) and
+    only the command's response_url answers in it
+    (https://docs.slack.dev/interactivity/implementing-slash-commands, "Responding to commands";
+    https://docs.slack.dev/reference/methods/chat.postMessage, errors)."""
+    dm = sandbox.people_dm("alice", "bob")
+    assert dm.startswith("D") and dm != sandbox.people_dm("alice")  # one's own DM is another one
+    assert sandbox.people_dm("bob", "alice") == dm
+    assert await slack_error(client.chat_postMessage(channel=dm, text="hi")) == "channel_not_found"
+    assert (
+        await slack_error(client.chat_postEphemeral(channel=dm, user="U0ALICE001", text="hi"))
+        == "channel_not_found"
+    )
+    assert await slack_error(client.conversations_info(channel=dm)) == "channel_not_found"
+    assert await slack_error(client.conversations_history(channel=dm)) == "channel_not_found"
+    listed = await client.conversations_list(types="im")
+    assert dm not in [c["id"] for c in listed["channels"]]
+    # the app's own DM with a person stays reachable
+    own = (await client.conversations_open(users="U0ALICE001"))["channel"]["id"]
+    assert own != dm and (await client.chat_postMessage(channel=own, text="hello"))["ok"]
+
+    await sandbox.command("alice", dm, "/runbook", "list")
+    (delivered,) = [r for r in receiver.requests if r.form.get("command") == "/runbook"]
+    assert delivered.form["channel_id"] == dm and delivered.form["channel_name"] == "directmessage"
+    async with aiohttp.ClientSession() as http:
+        answer = {"response_type": "ephemeral", "text": "the runbooks"}
+        async with http.post(delivered.form["response_url"], json=answer) as resp:
+            assert resp.status == 200
+    assert [e["text"] for e in sandbox.ephemerals("alice", dm)] == ["the runbooks"]
+    assert sandbox.messages(dm) == []
+    # bob (in the DM) cannot see alice's ephemeral, and carol is not in the DM at all
+    assert sandbox.ephemerals("bob", dm) == []
+    with pytest.raises(Exception, match="channel_not_found"):
+        await sandbox.command("carol", dm, "/runbook", "list")
