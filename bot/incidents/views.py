@@ -28,6 +28,10 @@ REOPEN = "incident_reopen"
 ACCEPT = "incident_accept"
 REQUEST_ACCESS = "incident_request_access"
 TEST_MARK = "TEST"
+# Slack takes about 12,000 characters of block text in one message (msg_blocks_too_long): free text
+# (a status update, a summary) shows at most this much, a list this much in all
+FREE_TEXT_MAX = 6_000
+LIST_TEXT_MAX = 10_000
 
 # Other parts add their buttons (Escalate, Runbook, Run diagnostics...) to incident messages here.
 ButtonProvider = Callable[[Policy, Incident], list[Any]]
@@ -44,7 +48,7 @@ def _as_slack_text(inc: Incident) -> Incident:
     mrkdwn and marked so the template does not escape it again; the title is plain (escaped once)."""
     if not inc.summary:
         return inc
-    return inc.model_copy(update={"summary": SlackSafe(mrkdwn(inc.summary))})
+    return inc.model_copy(update={"summary": SlackSafe(mrkdwn(inc.summary, FREE_TEXT_MAX))})
 
 
 def template_context(policy: Policy, inc: Incident) -> dict[str, Any]:
@@ -202,11 +206,20 @@ def private_stub_text(policy: Policy, inc: Incident) -> str:
 
 
 def status_update(policy: Policy, inc: Incident, update: StatusUpdate) -> list[Block]:
-    shown = update.model_copy(update={"message": SlackSafe(mrkdwn(update.message))})  # Slack text
+    message = mrkdwn(update.message, FREE_TEXT_MAX)  # Slack text, clipped (…) to fit one message
+    shown = update.model_copy(update={"message": SlackSafe(message)})
     text = _templated(
         policy, "status_update", inc, {"update": shown, "status": policy.status_by_name(update.status)}
     )
-    return [*sections(text), context(f"{inc.id} · by {user_link(update.by)} · {slack_date(update.at)}")]
+    about = f"{inc.id} · by {user_link(update.by)} · {slack_date(update.at)}"
+    whole = len(mrkdwn(update.message))
+    if len(message) < whole:
+        room = f"; the war room is <#{inc.war_room.channel_id}>" if inc.war_room else ""
+        about += (
+            f" · clipped to fit one Slack message ({len(message):,} of {whole:,} characters);"
+            f" the whole update is kept with {inc.id}{room}"
+        )
+    return [*sections(clip(text, LIST_TEXT_MAX)), context(about)]
 
 
 def status_update_text(inc: Incident, update: StatusUpdate) -> str:
@@ -215,7 +228,7 @@ def status_update_text(inc: Incident, update: StatusUpdate) -> str:
 
 def resolution(policy: Policy, inc: Incident) -> list[Block]:
     return [
-        *sections(_templated(policy, "resolution", inc)),
+        *sections(clip(_templated(policy, "resolution", inc), LIST_TEXT_MAX)),
         context(f"Resolved by {user_link(inc.resolved_by)}"),
     ]
 
@@ -284,14 +297,22 @@ def timeline_text(entries: list[TimelineEntry]) -> str:
 def incident_list(policy: Policy, incidents: list[Incident], scope: str) -> list[Block]:
     if not incidents:
         return [section(f"No {'open ' if scope == 'open' else ''}incidents. :tada:")]
-    lines = []
+    lines: list[str] = []
+    used = 0
     for inc in incidents:
         sev = policy.severity_by_name(inc.severity)
         room = f" · <#{inc.war_room.channel_id}>" if inc.war_room else ""
         shown = marked(inc, f"{sev.emoji} *{inc.id}* {escape(inc.title)} — {stage_word(inc)}{room}")
+        if used + len(shown) + 1 > LIST_TEXT_MAX:  # one message holds ~12,000 characters of text
+            break
         lines.append(shown)
+        used += len(shown) + 1
     title = "Open incidents" if scope == "open" else "All incidents"
-    return limit_blocks([header(f"{title} ({len(incidents)})"), *sections("\n".join(lines))])
+    blocks: list[Block] = [header(f"{title} ({len(incidents)})"), *sections("\n".join(lines))]
+    if len(lines) < len(incidents):
+        left = len(incidents) - len(lines)
+        blocks.append(context(f"…and {left} more not shown: `/incident show <INC>` shows one"))
+    return limit_blocks(blocks)
 
 
 def created_reply(inc: Incident, announcement_link: str | None) -> list[Block]:
