@@ -107,8 +107,7 @@ async def set_topic(ctx: AppContext, channel: str, topic: str, out: Outcome) -> 
     try:
         current = await ctx.redis.get(key)
         if current is None:  # not set by this path yet (e.g. by the declaration): ask Slack
-            info = await ctx.gateway.call("conversations.info", channel=channel)
-            current = ((info.get("channel") or {}).get("topic") or {}).get("value")
+            current = ((await ctx.slack.channel_info(channel)).get("topic") or {}).get("value")  # a read
         if current == topic:
             return
         await ctx.slack.set_topic(channel, topic)

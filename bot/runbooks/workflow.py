@@ -71,8 +71,7 @@ NOT_PART_OF_IT = ("channel_not_found", "not_in_channel")
 
 async def open_dm(ctx: AppContext, user: str) -> str:
     """The app's direct message with a person (conversations.open, im:write): its channel ID."""
-    data = await ctx.gateway.call("conversations.open", users=user)
-    return str(data["channel"]["id"])
+    return await ctx.slack.open_dm(user)
 
 
 async def add_timeline(ctx: AppContext, incident_id: str | None, actor: str, kind: str, text: str) -> None:

@@ -210,6 +210,11 @@ class Slack:
             raise
         return next((dict(m) for m in data.get("messages", []) if m.get("ts") == ts), None)
 
+    async def open_dm(self, user: str) -> str:
+        """The app's direct message with a person (conversations.open, im:write): its channel ID."""
+        data = await self.gateway.call("conversations.open", users=user)
+        return str(data["channel"]["id"])
+
     async def post_ephemeral(self, channel: str, user: str, text: str) -> None:
         await self.gateway.call("chat.postEphemeral", channel=channel, user=user, text=text)
 
