@@ -193,3 +193,129 @@ def test_helm_lint() -> None:
     # severity 2 = warning, 3 = error; the only warning: the optional redis subchart is not vendored
     serious = [m for m in result["messages"] if m["severity"] >= 2]
     assert [m["error"] for m in serious] == ["chart directory is missing these dependencies: redis"]
+
+
+def _env(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]}
+
+
+def test_the_three_store_shapes() -> None:
+    from bot.core.redis_factory import parse_redis_url
+
+    secret = {"name": "redis-auth", "key": "password", "sentinelPasswordKey": "sentinel-password"}
+    shapes = {
+        "single": ({"externalUrl": "rediss://cache.internal:6380/0"}, "single"),
+        "sentinel": (
+            {
+                "external": {
+                    "shape": "sentinel",
+                    "sentinel": {"hosts": ["s-0.s:26379", "s-1.s:26379", "s-2.s:26379"], "db": 2},
+                    "passwordSecret": secret,
+                }
+            },
+            "sentinel",
+        ),
+        "cluster": (
+            {
+                "external": {
+                    "shape": "cluster",
+                    "cluster": {"hosts": ["rc-0.rc:6379", "rc-1.rc:6379"]},
+                    "tls": {"enabled": True, "caSecret": "redis-ca"},
+                    "passwordSecret": secret,
+                }
+            },
+            "cluster",
+        ),
+    }
+    urls = {}
+    for name, (redis_values, mode) in shapes.items():
+        docs = render({"redis": redis_values})
+        validate_all(docs)
+        (dep,) = by_kind(docs, "Deployment")
+        env = _env(dep)
+        url = env["REDIS_URL"]["value"]
+        target = parse_redis_url(url)  # the URL the chart writes is one the bot reads
+        assert target.mode == mode and target.password is None and "@" not in url
+        urls[name] = url
+        if name != "single":
+            assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+                "name": "redis-auth",
+                "key": "password",
+            }
+            assert env["REDIS_SENTINEL_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "sentinel-password"
+        else:
+            assert "REDIS_PASSWORD" not in env  # by default the password is a key of existingSecret
+    assert urls == {
+        "single": "rediss://cache.internal:6380/0",
+        "sentinel": "redis+sentinel://s-0.s:26379,s-1.s:26379,s-2.s:26379/mymaster/2",
+        "cluster": "rediss+cluster://rc-0.rc:6379,rc-1.rc:6379",
+    }
+    # TLS with a private CA: the Secret is mounted and REDIS_TLS_CA_FILE names the file in it
+    (dep,) = by_kind(render({"redis": shapes["cluster"][0]}), "Deployment")
+    pod = dep["spec"]["template"]["spec"]
+    ca_file = _env(dep)["REDIS_TLS_CA_FILE"]["value"]
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if ca_file.startswith(m["mountPath"] + "/"))
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+    assert volume["secret"]["secretName"] == "redis-ca" and ca_file.endswith("/ca.crt")
+
+
+@pytest.mark.parametrize(
+    ("external", "message"),
+    [
+        ({"shape": "sentinel"}, "sentinel.hosts"),
+        ({"shape": "cluster"}, "cluster.hosts"),
+        ({"shape": "memcached"}, "must be single, sentinel or cluster"),
+    ],
+)
+def test_a_store_shape_without_its_hosts_says_what_is_missing(external: dict[str, Any], message: str) -> None:
+    with pytest.raises(helm.HelmError) as err:
+        render({"redis": {"external": external}})
+    assert message in str(err.value)
+
+
+def test_the_web_worker_split() -> None:
+    assert not [d for d in by_kind(render(), "Deployment") if d["metadata"]["name"].endswith("-worker")]
+    docs = render(
+        {
+            "worker": {"enabled": True, "replicaCount": 3},
+            "redis": {"external": {"shape": "cluster", "cluster": {"hosts": ["rc-0.rc:6379"]}}},
+        }
+    )
+    validate_all(docs)
+    deps = {d["metadata"]["name"]: d for d in by_kind(docs, "Deployment")}
+    assert set(deps) == {"chatops", "chatops-worker"}
+    web, worker = deps["chatops"], deps["chatops-worker"]
+    web_c = web["spec"]["template"]["spec"]["containers"][0]
+    worker_c = worker["spec"]["template"]["spec"]["containers"][0]
+    assert _env(web)["CHATOPS_ROLE"]["value"] == "web"
+    assert web_c["args"][:2] == ["chatops", "serve"]
+    assert worker_c["args"][:2] == ["chatops", "worker"]
+    assert "CHATOPS_ROLE" not in _env(worker)  # `chatops worker` sets its role itself
+    assert worker["spec"]["replicas"] == 3
+    # same store, secrets and policy on both halves
+    assert (
+        _env(worker)["REDIS_URL"]
+        == _env(web)["REDIS_URL"]
+        == {
+            "name": "REDIS_URL",
+            "value": "redis+cluster://rc-0.rc:6379",
+        }
+    )
+    assert worker["spec"]["template"]["spec"]["volumes"] == web["spec"]["template"]["spec"]["volumes"]
+    # the worker's probes and metrics on its own port
+    port = worker_c["ports"][0]
+    assert worker_c["args"][-2:] == ["--port", str(port["containerPort"])]
+    assert worker_c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port["name"]}
+    assert worker_c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
+    # the Service (Slack, the intake) reaches web pods only; each half has its own PDB
+    worker_labels = worker["spec"]["template"]["metadata"]["labels"]
+    (svc,) = by_kind(docs, "Service")
+    assert not set(svc["spec"]["selector"].items()) <= set(worker_labels.items())
+    assert set(svc["spec"]["selector"].items()) <= set(web["spec"]["template"]["metadata"]["labels"].items())
+    web_sel = web["spec"]["selector"]["matchLabels"]
+    assert not set(web_sel.items()) <= set(worker_labels.items())  # the Deployments never share pods
+    pdbs = {
+        p["metadata"]["name"]: p["spec"]["selector"]["matchLabels"]
+        for p in by_kind(docs, "PodDisruptionBudget")
+    }
+    assert pdbs == {"chatops": web_sel, "chatops-worker": worker["spec"]["selector"]["matchLabels"]}
