@@ -34,6 +34,7 @@ PART_MODULES: tuple[str, ...] = (
     "bot.alerts.part",
     "bot.review.part",
     "bot.escalation.part",
+    "bot.escalation.handoff_part",
     "bot.runbooks.part",
 )
 

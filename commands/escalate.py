@@ -19,6 +19,7 @@ from bot import text as stext
 from bot.core.store import normalise_id
 from bot.directory import resolve_principals
 from bot.escalation import buttons as actions  # noqa: F401  (registers the escalation buttons and modal)
+from bot.escalation import handoff, handoff_views
 from bot.escalation import views as esc_views
 from bot.escalation.engine import escalate as run_escalation
 from bot.escalation.runtime import escalation_policy
@@ -138,7 +139,12 @@ def parse_who(text: str) -> WhoArgs:
     return WhoArgs()
 
 
-@escalate.sub("who", usage=["/escalate who"], summary="Who is on call for each level now", parse=parse_who)
+@escalate.sub(
+    "who",
+    usage=["/escalate who"],
+    summary="Who is on call for each level now, and the next hand-offs",
+    parse=parse_who,
+)
 async def who(req: Request, args: WhoArgs) -> Reply:
     esc = escalation_policy(req.ctx)
     now = datetime.now(UTC)
@@ -156,4 +162,6 @@ async def who(req: Request, args: WhoArgs) -> Reply:
             problems += group_problems
             if members:
                 lines[lv.level].append("_groups now:_ " + ", ".join(f"<@{u}>" for u in members[:20]))
-    return Reply(esc_views.who_is_on_call(esc, lines, problems), text="Who is on call")
+    upcoming = [h for r in esc.rotations if (h := handoff.next_handoff(r, now)) is not None]
+    shown = [*esc_views.who_is_on_call(esc, lines, problems), *handoff_views.next_handoff_lines(upcoming)]
+    return Reply(shown, text="Who is on call")
