@@ -25,6 +25,7 @@ from pydantic import (
 from bot.config.alerts import AlertsPolicy
 from bot.config.escalation import EscalationPolicy
 from bot.config.handoff import OnCallPolicy
+from bot.config.incident_types import IncidentType, check_type_names
 from bot.config.review import ReviewPolicy
 from bot.config.runbooks import KubernetesPolicy, PrometheusPolicy, RunbooksPolicy, merge_runbook_maps
 from bot.durations import Duration
@@ -179,6 +180,15 @@ class IncidentsPolicy(Section):
 
     private_announcement: bool = True  # a stub (severity, "Request access") in the public channel
     private_in_stats: bool = False  # private incidents counted in /incident stats
+    types: dict[str, IncidentType] = Field(default_factory=dict)  # incident types and their fields
+
+    @field_validator("types")
+    @classmethod
+    def _type_names(cls, v: dict[str, IncidentType]) -> dict[str, IncidentType]:
+        return check_type_names(v)
+
+    def incident_type(self, name: str | None) -> IncidentType | None:
+        return self.types.get(name.strip().lower()) if name else None
 
 
 class Policy(Section):

@@ -87,6 +87,8 @@ class Incident(BaseModel):
     declined: Decline | None = None
     merged_into: str | None = None
     merged_from: list[str] = Field(default_factory=list)
+    type: str | None = None  # one of the policy's incidents.types
+    fields: dict[str, str] = Field(default_factory=dict)  # that type's custom fields, by name
     version: int = 0
 
     @property
