@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from bot import scheduling
@@ -77,6 +78,7 @@ class Outbox(Delivery):
         self._commit_script = redis.register_script(scripts.COMMIT)
         self._renew_script = redis.register_script(scripts.RENEW)
         self._release_script = redis.register_script(scripts.RELEASE)
+        self._cluster = isinstance(redis, RedisCluster)
 
     @property
     def ready_key(self) -> str:
@@ -121,13 +123,22 @@ class Outbox(Delivery):
         for op in ops:
             args += [op.id, op.dumps()]
         keys = [self._tk(tid, "meta"), self._tk(tid, "q"), self._tk(tid, "seen")]
-        # One round trip: the script, then (after the data, so a sender that empties the set
-        # re-checks and sees it, see _finish) the ready set, in order in one pipeline.
-        async with self.redis.pipeline(transaction=False) as pipe:
-            await self._push_script(keys=keys, args=args, client=pipe)
-            pipe.zadd(self.ready_for(lanes.lane_of(tid, lane)), {tid: time.time()}, nx=True)
-            results = await pipe.execute()
-        added = int(results[0])
+        ready = self.ready_for(lanes.lane_of(tid, lane))
+        # The ready set goes after the data, so a sender that empties the set re-checks and sees
+        # it (see _finish).
+        if self._cluster:
+            # The thread's keys and the ready set live in different slots, often on different
+            # primaries: a cluster pipeline would send to each node in parallel (no order between
+            # them) and refuses EVALSHA anyway. Two calls, in order.
+            added = int(await self._push_script(keys=keys, args=args))
+            await self.redis.zadd(ready, {tid: time.time()}, nx=True)
+        else:
+            # One server: one round trip, the script then the ZADD, in order on one connection.
+            async with self.redis.pipeline(transaction=False) as pipe:
+                await self._push_script(keys=keys, args=args, client=pipe)
+                pipe.zadd(ready, {tid: time.time()}, nx=True)
+                results = await pipe.execute()
+            added = int(results[0])
         if added:
             OUTBOX_OPS.labels("reply", "queued").inc(added)
         return added
