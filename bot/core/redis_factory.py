@@ -30,15 +30,18 @@ multi-key script or transaction keeps its keys in one hash slot (see :mod:`bot.k
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import unquote
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.connection import Connection, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
+from redis.cluster import PRIMARY, REPLICA
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -191,6 +194,69 @@ def _retry(opts: ClientOptions) -> Retry:
     return Retry(ExponentialBackoff(cap=1.0, base=0.05), opts.retries)
 
 
+class _ClosedWriterGuard(Connection):
+    """A cluster node's connection that answers a write on a socket another task closed with a
+    retryable :class:`ConnectionError` instead of ``AttributeError: 'NoneType' object has no
+    attribute 'writelines'``.
+
+    redis-py's asyncio Cluster client closes *every* connection of every node (in-use ones too)
+    when it rebuilds its slot map (after a few MOVED, on CLUSTERDOWN, on a pipeline's connection
+    error), so a command another task is about to send finds its writer gone. Nothing was written
+    at that point, so the command is safe to retry; the client retries only ``ConnectionError``."""
+
+    async def _send_packed_command(self, command: Iterable[bytes]) -> None:
+        writer = self._writer
+        if writer is None or writer.transport is None or writer.transport.is_closing():
+            raise RedisConnectionError(f"connection to {self.host}:{self.port} was closed before the write")
+        await super()._send_packed_command(command)
+
+
+class _ClosedWriterGuardTLS(_ClosedWriterGuard, SSLConnection):
+    """The same guard for ``rediss+cluster://``."""
+
+
+class _Cluster(RedisCluster):
+    """The Cluster client, initialised before its first command.
+
+    redis-py picks a command's route before it loads the slot map: while the map is not loaded yet
+    (the first commands, or right after it rebuilt the map) a keyed command goes to an arbitrary
+    node, gets MOVED, and a handful of those make the client rebuild the map again, closing every
+    connection under the other tasks' commands: under concurrency that never settles (the bench's
+    first Cluster run failed that way). Loading the map first, once, under the client's own lock,
+    breaks the loop."""
+
+    def __init__(self, *args: Any, tls: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        guard = _ClosedWriterGuardTLS if tls else _ClosedWriterGuard
+        self.connection_kwargs["connection_class"] = guard  # nodes found later
+        for node in self.nodes_manager.startup_nodes.values():
+            node.connection_class = guard
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        if self._initialize:
+            await self.initialize()
+        return await super().execute_command(*args, **kwargs)
+
+    async def initialize(self) -> RedisCluster:
+        """Load the slot map, then mark each known node primary or replica as the map says.
+
+        redis-py keeps its old node objects across a reload and does not update their role, so
+        after a failover the promoted replica stayed a "replica" in the node list while it served
+        the slots: ``SCRIPT LOAD`` (sent to the primaries) never reached it and every script on
+        those slots failed with NOSCRIPT for good (the story test's stalled alert threads)."""
+        await super().initialize()
+        manager = self.nodes_manager
+        primaries = {nodes[0].name for nodes in manager.slots_cache.values() if nodes}
+        for node in manager.nodes_cache.values():
+            node.server_type = PRIMARY if node.name in primaries else REPLICA
+        return self
+
+    async def script_load(self, script: Any) -> str:
+        """Load a script on every node, replicas too, so a replica promoted by a failover already
+        has it (a replica does not get the script cache through replication)."""
+        return str(await self.execute_command("SCRIPT LOAD", script, target_nodes=RedisCluster.ALL_NODES))
+
+
 def connect(
     url: str, settings: Settings | None = None, options: ClientOptions | None = None
 ) -> aioredis.Redis:
@@ -208,7 +274,8 @@ def connect(
         common["max_connections"] = opts.max_connections
     tls = _tls(target, settings)
     if target.mode == "cluster":
-        cluster = RedisCluster(
+        cluster = _Cluster(
+            tls=target.tls,
             startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
             retry=_retry(opts),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
@@ -234,12 +301,14 @@ def connect(
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
             **common,
         )
+    # rediss:// already selects the TLS connection class; ``ssl=True`` on top of it reaches the
+    # connection as an unknown argument (TypeError), so only the CA goes along
     return aioredis.Redis.from_url(
         target.url,
         retry=_retry(opts),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         **common,
-        **tls,
+        **{k: v for k, v in tls.items() if k != "ssl"},
     )
 
 
