@@ -44,7 +44,16 @@ alerts:
   claim_idle_seconds: 3
   storm: {threshold: 1000}  # each group its own thread (no storm summary)
 """
-SLOT_ERRORS = ("CROSSSLOT", "same slot", "MOVED", "ASK ", "WRONGTYPE")
+SLOT_ERRORS = (
+    "CROSSSLOT",
+    "same slot",
+    "same key slot",
+    "MOVED",
+    "ASK ",
+    "WRONGTYPE",
+    "NOSCRIPT",
+    "NoScript",
+)
 
 
 class ShapeBot(BotProcess):

@@ -24,6 +24,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,13 +93,60 @@ def cluster_state(node: redis.Redis) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class TLSFiles:
+    """A throwaway CA and a server certificate for 127.0.0.1 it signed (PEM files)."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
+def make_tls_files(directory: Path) -> TLSFiles:
+    """Generate a CA and a server certificate (SAN IP:127.0.0.1) with the ``openssl`` command."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise HarnessError("openssl is not installed: cannot make a test CA")
+    ca, ca_key = directory / "ca.crt", directory / "ca.key"
+    cert, key, csr = directory / "server.crt", directory / "server.key", directory / "server.csr"
+    ext = directory / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    steps = [
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=chatops test CA",
+         "-keyout", str(ca_key), "-out", str(ca)],
+        [openssl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", str(key),
+         "-out", str(csr)],
+        [openssl, "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+         "-days", "1", "-extfile", str(ext), "-out", str(cert)],
+    ]  # fmt: skip
+    for argv in steps:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise HarnessError(f"{' '.join(argv[:3])} failed:\n{done.stderr}")
+    return TLSFiles(ca=ca, cert=cert, key=key)
+
+
+def redis_has_tls() -> bool:
+    """Whether this ``redis-server`` was built with TLS (Debian's is): a TLS build asked for a TLS
+    port without a certificate says it failed to configure TLS; one without TLS refuses the directive."""
+    (port,) = free_ports(1)
+    done = subprocess.run(
+        [REDIS_SERVER, "--port", "0", "--tls-port", str(port), "--save", ""],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return "Failed to configure TLS" in done.stdout + done.stderr
+
+
 class _Procs:
     """Processes started in one temporary directory, each logging to ``<name>.log``."""
 
-    def __init__(self, password: str | None, label: str) -> None:
+    def __init__(self, password: str | None, label: str, tls: bool = False) -> None:
         self.password = password
         self.workdir = Path(tempfile.mkdtemp(prefix=f"chatops-{label}-"))
         self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.tls = make_tls_files(self.workdir) if tls else None
 
     def _spawn(self, port: int, argv: list[str]) -> None:
         log = (self.workdir / f"{port}.log").open("wb")
@@ -108,9 +156,29 @@ class _Procs:
     def _auth_args(self) -> list[str]:
         return ["--requirepass", self.password, "--masterauth", self.password] if self.password else []
 
+    def _listen_args(self, port: int) -> list[str]:
+        """Plain ``--port``, or with TLS the port as ``--tls-port`` (no plain port at all)."""
+        if self.tls is None:
+            return ["--port", str(port)]
+        return [
+            "--port", "0", "--tls-port", str(port),
+            "--tls-cert-file", str(self.tls.cert), "--tls-key-file", str(self.tls.key),
+            "--tls-ca-cert-file", str(self.tls.ca), "--tls-auth-clients", "no",
+            "--tls-replication", "yes", "--tls-cluster", "yes",
+        ]  # fmt: skip
+
+    def _cli_tls(self) -> list[str]:
+        return [] if self.tls is None else ["--tls", "--cacert", str(self.tls.ca)]
+
     def client(self, port: int) -> redis.Redis:
+        tls: dict[str, Any] = {} if self.tls is None else {"ssl": True, "ssl_ca_certs": str(self.tls.ca)}
         return redis.Redis(
-            host="127.0.0.1", port=port, password=self.password, decode_responses=True, socket_timeout=2
+            host="127.0.0.1",
+            port=port,
+            password=self.password,
+            decode_responses=True,
+            socket_timeout=2,
+            **tls,
         )
 
     def logs(self) -> str:
@@ -144,14 +212,18 @@ class _Procs:
 
 
 class RedisClusterProcs(_Procs):
-    def __init__(self, password: str | None = None) -> None:
-        super().__init__(password, "cluster")
-        self.ports = free_ports(6, with_bus=True)
+    def __init__(
+        self, password: str | None = None, *, primaries: int = 3, replicas: int = 1, tls: bool = False
+    ) -> None:
+        super().__init__(password, "cluster", tls)
+        self.replicas = replicas
+        self.ports = free_ports(primaries * (1 + replicas), with_bus=True)
 
     @property
     def url(self) -> str:
         """The bot's URL: two of the nodes are enough for the client to find the rest."""
-        return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports[:2])
+        scheme = "rediss+cluster" if self.tls else "redis+cluster"
+        return f"{scheme}://" + ",".join(f"127.0.0.1:{p}" for p in self.ports[:2])
 
     def start(self) -> RedisClusterProcs:
         for port in self.ports:
@@ -159,7 +231,7 @@ class RedisClusterProcs(_Procs):
                 port,
                 [
                     REDIS_SERVER,
-                    "--port", str(port),
+                    *self._listen_args(port),
                     "--bind", "127.0.0.1",
                     "--cluster-enabled", "yes",
                     "--cluster-config-file", f"nodes-{port}.conf",
@@ -174,8 +246,8 @@ class RedisClusterProcs(_Procs):
         deadline = time.monotonic() + START_TIMEOUT
         for port in self.ports:
             wait_until(f"redis-server :{port}", self._pinger(port), deadline, self.logs)
-        create = [REDIS_CLI, "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports)]
-        create += ["--cluster-replicas", "1", "--cluster-yes"]
+        create = [REDIS_CLI, *self._cli_tls(), "--cluster", "create", *(f"127.0.0.1:{p}" for p in self.ports)]
+        create += ["--cluster-replicas", str(self.replicas), "--cluster-yes"]
         env = {**os.environ, "REDISCLI_AUTH": self.password} if self.password else None
         done = subprocess.run(create, capture_output=True, text=True, timeout=START_TIMEOUT, env=env)
         if done.returncode != 0:
@@ -231,6 +303,33 @@ class RedisClusterProcs(_Procs):
 
         wait_until(f"a replica takes over {key}'s slot", served, deadline, self.logs)
         return self.primary_of(key)
+
+
+class RedisTLSServer(_Procs):
+    """One ``redis-server`` that listens only with TLS (a certificate from a throwaway CA)."""
+
+    def __init__(self, password: str | None = None) -> None:
+        super().__init__(password, "tls", tls=True)
+        (self.port,) = free_ports(1)
+
+    @property
+    def url(self) -> str:
+        return f"rediss://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisTLSServer:
+        argv = [REDIS_SERVER, *self._listen_args(self.port), "--bind", "127.0.0.1", "--save", ""]
+        self._spawn(self.port, [*argv, "--appendonly", "no", "--dir", str(self.workdir), *self._auth_args()])
+        wait_until(
+            f"redis-server (TLS) :{self.port}",
+            self._pinger(self.port),
+            time.monotonic() + START_TIMEOUT,
+            self.logs,
+        )
+        return self
+
+    def _pinger(self, port: int) -> Callable[[], bool]:
+        node = self.client(port)
+        return lambda: bool(node.ping())
 
 
 class RedisSentinelProcs(_Procs):
