@@ -12,14 +12,28 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_sdk.models.blocks import Block, PlainTextObject
+from slack_sdk.models.views import View
+
 from bot import blocks
 from bot.context import AppContext
 from bot.core.models import Incident, TimelineEntry
 from bot.core.state import Refused, record
 from bot.incidents import declare_views as dv
+from bot.incidents import fields as incident_fields
 from bot.incidents import workflow as flow
 from bot.incidents.outcome import Outcome
-from bot.listeners import FieldErrors, Finish, Reply, ShortcutUse, Submission, shortcut, view_submission
+from bot.listeners import (
+    Click,
+    FieldErrors,
+    Finish,
+    Reply,
+    ShortcutUse,
+    Submission,
+    action,
+    shortcut,
+    view_submission,
+)
 from bot.slack.errors import SlackCallError
 
 log = logging.getLogger(__name__)
@@ -86,6 +100,8 @@ async def submit(sub: Submission) -> FieldErrors | Finish | None:
     if service is not None and len(service) > dv.SERVICE_MAX:
         errors[dv.SERVICE] = f"At most {dv.SERVICE_MAX} characters."
     options = _checked(sub.value(dv.PRIVATE, "choice"))
+    typed, field_errors = incident_fields.from_form(sub.ctx.policy, sub.values)
+    errors.update(field_errors)
     if errors or severity is None:
         return errors
     origin = dv.Origin.from_metadata(sub.private_metadata)
@@ -103,6 +119,8 @@ async def submit(sub: Submission) -> FieldErrors | Finish | None:
             private="private" in options,
             triage="triage" in options,
             test="test" in options,
+            incident_type=typed.type,
+            fields=typed.fields,
         )
         if origin.source is not None:
             await link_source(ctx, out, origin.source, quoted, user)
@@ -124,6 +142,44 @@ async def submit(sub: Submission) -> FieldErrors | Finish | None:
         return reply
 
     return finish
+
+
+@action(incident_fields.TYPE_ACTION, permission="declare")
+async def type_picked(click: Click) -> Reply | None:
+    """A type was picked in the form: re-draw it with that type's fields (views.update, the form's
+    other blocks and what was typed in them kept)."""
+    view = click.body.get("view") or {}
+    view_id, chosen = view.get("id"), click.selected
+    if not view_id:
+        return None
+    chosen = None if chosen in (None, incident_fields.NO_TYPE) else chosen
+    kept: list[Block] = []
+    for raw in view.get("blocks") or []:
+        block_id = str(raw.get("block_id") or "")
+        if block_id.startswith(incident_fields.FIELD_BLOCK):
+            continue  # the previous type's fields
+        if block_id == incident_fields.TYPE_BLOCK:
+            kept += dv.type_and_fields(click.ctx.policy, chosen)
+            continue
+        block = Block.parse(raw)
+        if block is not None:
+            kept.append(block)
+    redrawn = View(
+        type="modal",
+        callback_id=dv.MODAL,
+        private_metadata=str(view.get("private_metadata") or ""),
+        title=PlainTextObject(text="Declare incident"),
+        submit=PlainTextObject(text="Declare"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=kept,
+    )
+    try:
+        await click.ctx.gateway.call(
+            "views.update", view_id=view_id, hash=view.get("hash"), view=redrawn.to_dict()
+        )
+    except SlackCallError as exc:  # hash_conflict: the form changed meanwhile; the next pick re-draws it
+        log.warning("re-drawing the declaration form for type %s failed: %s", chosen, exc.error)
+    return None
 
 
 async def link_source(ctx: AppContext, out: Outcome, src: dv.Source, quoted: str, user: str) -> None:

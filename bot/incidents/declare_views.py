@@ -28,6 +28,7 @@ from slack_sdk.models.views import View
 from bot.blocks import clip, context, escape, section
 from bot.config.policy import Policy
 from bot.core.models import Incident
+from bot.incidents import fields as incident_fields
 from bot.text import mrkdwn, plain
 
 MODAL = "incident_declare_modal"
@@ -113,8 +114,23 @@ def severity_options(policy: Policy) -> list[Option]:
     ]
 
 
-def declare_modal(policy: Policy, origin: Origin, *, title: str = "", source_text: str = "") -> View:
-    """The declaration modal: title, severity, service, a private switch; the message quoted."""
+def type_and_fields(policy: Policy, incident_type: str | None) -> list[Block]:
+    chooser = incident_fields.type_block(policy, incident_type)
+    if chooser is None:
+        return []
+    return [chooser, *incident_fields.field_blocks(policy.incidents.incident_type(incident_type))]
+
+
+def declare_modal(
+    policy: Policy,
+    origin: Origin,
+    *,
+    title: str = "",
+    source_text: str = "",
+    incident_type: str | None = None,
+) -> View:
+    """The declaration modal: title, severity, type and its fields (policy ``incidents.types``),
+    service, a private switch; the message quoted."""
     blocks: list[Block] = []
     src = origin.source
     if src is not None:
@@ -147,6 +163,7 @@ def declare_modal(policy: Policy, origin: Origin, *, title: str = "", source_tex
                 options=severity_options(policy),
             ),
         ),
+        *type_and_fields(policy, incident_type),
         InputBlock(
             block_id=SERVICE,
             optional=True,

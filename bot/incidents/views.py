@@ -19,6 +19,7 @@ from bot.blocks import clip, context, fields, header, limit_blocks, section, sec
 from bot.config.policy import Policy
 from bot.core.models import Incident, StatusUpdate, TimelineEntry
 from bot.durations import format_duration
+from bot.incidents import fields as incident_fields
 from bot.templates import SlackSafe, TemplateFailure, escape, render, slack_date, user_link
 from bot.text import mrkdwn
 
@@ -147,6 +148,9 @@ def announcement(policy: Policy, inc: Incident) -> list[Block]:
         header(marked(inc, f"{inc.id}: {inc.title}")),
         *sections(_templated(policy, "announcement", inc)),
     ]
+    typed = incident_fields.pairs(policy, inc)  # the incident type and its custom fields
+    if typed:
+        blocks.append(fields(typed[:10]))
     facts = [stage_text(policy, inc)]
     if inc.test:
         facts.insert(0, f"*{TEST_MARK} incident*: no pages, no status page, not in metrics")
@@ -272,10 +276,14 @@ def details(policy: Policy, inc: Incident, timeline: list[TimelineEntry]) -> lis
         )
     if inc.merged_from:
         pairs.append(("Merged in", ", ".join(inc.merged_from[:20])))
+    pairs += incident_fields.pairs(policy, inc)
     if inc.private or inc.test:
         kinds = ["private"] * inc.private + [f"{TEST_MARK} (no pages, not in metrics)"] * inc.test
         pairs.append(("Kind", ", ".join(kinds)))
-    blocks: list[Block] = [header(marked(inc, f"{inc.id}: {inc.title}")), fields(pairs)]
+    blocks: list[Block] = [
+        header(marked(inc, f"{inc.id}: {inc.title}")),
+        *(fields(pairs[i : i + 10]) for i in range(0, len(pairs), 10)),  # a section holds 10 fields
+    ]
     if inc.summary:
         blocks.append(section(f"*Summary:* {mrkdwn(inc.summary)}"))
     blocks.append(DividerBlock())

@@ -39,6 +39,8 @@ async def declare(
     private: bool = False,
     test: bool = False,
     triage: bool = False,
+    incident_type: str | None = None,
+    fields: dict[str, str] | None = None,
 ) -> Outcome:
     """Declare an incident: ``private`` (a private war room, a public stub), ``test`` (a drill:
     no pages, no status page, out of metrics), ``triage`` (no war room or pages until accepted)."""
@@ -59,6 +61,8 @@ async def declare(
         private=private,
         test=test,
         triage=triage,
+        type=incident_type,
+        fields=dict(fields or {}),
     )
     kind = " ".join(w for w, on in (("test", test), ("private", private)) if on)
     how = "for triage" if triage else "as"
