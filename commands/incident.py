@@ -18,6 +18,7 @@ from bot.incidents import (
     stages,  # noqa: F401  (registers the Accept button of an incident in triage)
     views,
 )
+from bot.incidents import fields as incident_fields
 from bot.incidents import workflow as flow
 from bot.incidents.declare_views import Origin
 from bot.incidents.lookup import incident_for
@@ -46,6 +47,8 @@ class CreateArgs(BaseModel):
     private: bool = False
     test: bool = False
     triage: bool = False
+    type: str | None = None  # incidents.types, with its fields as name=value words
+    fields: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("title")
     @classmethod
@@ -90,23 +93,32 @@ def parse_create(text: str) -> CreateArgs | ModalArgs:
         if flags:
             raise UsageError("Give a severity and a title with the options, or no arguments for the form.")
         return ModalArgs()
-    if text.strip()[:1] in ('"', "“", "'") and "service=" in text:
+    try:  # service=, type= and the type's fields (name=value), outside the quoted title
+        text, assigned = incident_fields.split_assignments(text)
+    except incident_fields.FieldProblem as exc:
+        raise UsageError(str(exc)) from exc
+    service = stext.plain(assigned.pop("service", "")) or None
+    incident_type = assigned.pop("type", None)
+    if text.strip()[:1] in ('"', "“", "'") and service:
         parts = ["", text.strip()]  # no severity, a quoted title: triage may suggest the severity
     else:
         parts = split(text, 1)
     if len(parts) < 2:
         raise UsageError("Give a severity and a title.")
     severity, title = parts
-    service = None
-    words = title.split()
-    if words and words[-1].startswith("service="):
-        service = stext.plain(words[-1].split("=", 1)[1]) or None
-        title = unquote(" ".join(words[:-1]))
     # a title is plain text (channel names, headers, topics); views escape it once for mrkdwn
     title = stext.plain(title)
     check_title(title)
     on = {f: f in flags for f in FLAGS}
-    return validate(CreateArgs, severity=stext.plain(severity), title=title, service=service, **on)
+    return validate(
+        CreateArgs,
+        severity=stext.plain(severity),
+        title=title,
+        service=service,
+        type=incident_type,
+        fields=assigned,
+        **on,
+    )
 
 
 TITLE_MAX = 150
@@ -134,7 +146,7 @@ def check_title(title: str) -> None:
     aliases=("declare", "new"),
     permission="declare",
     usage=[
-        "/incident create <severity> <title> [service=<name>] [--private] [--triage] [--test]",
+        "/incident create <severity> <title> [service=<name>] [type=<type> <field>=<value> ...] [--private] [--triage] [--test]",
         '/incident create critical "API gateway down"',
         '/incident create high "Suspicious logins" --private',
         "/incident create   (no arguments: a form)",
@@ -163,6 +175,7 @@ async def create(req: Request, args: CreateArgs | ModalArgs) -> Reply | None:
                 f"No severity given, and triage of `{args.service}` suggests none. Use one of: {names}."
             )
         severity = snapshot.suggested_severity
+    typed = await typed_fields(req, args.type, args.fields)
     out = await flow.declare(
         req.ctx,
         user=req.user_id,
@@ -173,6 +186,8 @@ async def create(req: Request, args: CreateArgs | ModalArgs) -> Reply | None:
         private=args.private,
         test=args.test,
         triage=args.triage,
+        incident_type=typed.type,
+        fields=typed.fields,
     )
     if args.service and policy.runbooks.triage.enabled:
         snapshot = snapshot or await triage_snapshot(req.ctx, args.service)
@@ -191,25 +206,59 @@ async def create(req: Request, args: CreateArgs | ModalArgs) -> Reply | None:
     )
 
 
+async def typed_fields(req: Request, type_name: str | None, given: dict[str, str]) -> incident_fields.Checked:
+    """The incident type and its fields from ``type=`` and ``name=value`` words; people named in
+    user fields are resolved like any person (@name, mention, e-mail); each problem is a sentence."""
+    itype = req.ctx.policy.incidents.incident_type(type_name)
+    resolved = dict(given)
+    for name, value in given.items():
+        spec = itype.field(name) if itype else None
+        if spec is not None and spec.type == "user" and value.strip():
+            resolved[name] = await one_person(req, value, spec.shown_label)
+    checked = incident_fields.check(req.ctx.policy, type_name, resolved)
+    if checked.problems:
+        raise UsageError(checked.sentence())
+    return checked
+
+
 class ListArgs(BaseModel):
     scope: Literal["open", "all"] = "open"
+    filters: dict[str, str] = Field(default_factory=dict)  # type= and field=value
 
 
 def parse_list(text: str) -> ListArgs:
-    word = text.strip().lower() or "open"
+    try:
+        rest, filters = incident_fields.split_assignments(text)
+    except incident_fields.FieldProblem as exc:
+        raise UsageError(str(exc)) from exc
+    word = rest.strip().lower() or "open"
     if word not in ("open", "all"):
-        raise UsageError(f"`{word}`: list `open` or `all` incidents.")
-    return ListArgs(scope=word)  # type: ignore[arg-type]
+        raise UsageError(
+            f"`{word}`: list `open` or `all` incidents (and filter with `type=` or `<field>=<value>`)."
+        )
+    return ListArgs(scope=word, filters=filters)  # type: ignore[arg-type]
 
 
 @incident.sub(
-    "list", usage=["/incident list [open|all]"], summary="List incidents", parse=parse_list, aliases=("ls",)
+    "list",
+    usage=["/incident list [open|all] [type=<type>] [<field>=<value> ...]"],
+    summary="List incidents",
+    parse=parse_list,
+    aliases=("ls",),
 )
 async def list_(req: Request, args: ListArgs) -> Reply:
+    try:
+        flt = incident_fields.make_filter(req.ctx.policy, args.filters)
+    except incident_fields.FieldProblem as exc:
+        raise UsageError(str(exc)) from exc
     found = await visible(
         req.ctx, req.user_id, await req.ctx.store.list(include_resolved=args.scope == "all")
     )
-    return Reply(views.incident_list(req.ctx.policy, found, args.scope), text="Incidents")
+    found = [i for i in found if incident_fields.matches(i, flt)]
+    shown = views.incident_list(req.ctx.policy, found, args.scope)
+    if flt.active:
+        shown.append(blocks.context(f"Filtered by `{blocks.escape(flt.describe())}`"))
+    return Reply(shown, text="Incidents")
 
 
 class RefArgs(BaseModel):

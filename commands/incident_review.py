@@ -18,6 +18,7 @@ from bot import text as stext
 from bot.core.models import utcnow
 from bot.core.state import Refused
 from bot.core.store import normalise_id
+from bot.incidents import fields as incident_fields
 from bot.incidents.lookup import incident_for
 from bot.incidents.visibility import require_visible
 from bot.listeners import (
@@ -294,35 +295,47 @@ async def export_click(click: Click) -> Reply:
 
 class StatsArgs(BaseModel):
     days: int | None = Field(default=None, ge=1, le=366)  # None: the policy's default period
+    filters: dict[str, str] = Field(default_factory=dict)  # type= and custom field=value
 
 
 def parse_stats(text: str) -> StatsArgs:
-    word = text.strip().lower()
+    try:
+        rest, filters = incident_fields.split_assignments(text)
+    except incident_fields.FieldProblem as exc:
+        raise UsageError(str(exc)) from exc
+    word = rest.strip().lower()
     if not word:
-        return StatsArgs()
+        return StatsArgs(filters=filters)
     days = stats_mod.parse_period(word)
     if days is None:
         raise UsageError(f"`{word}` is not a period: use 7d, 30d or 90d (any number of days up to 366d).")
-    return StatsArgs(days=days)
+    return StatsArgs(days=days, filters=filters)
 
 
 @incident.sub(
     "stats",
-    usage=["/incident stats [7d|30d|90d]"],
+    usage=["/incident stats [7d|30d|90d] [type=<type>] [<field>=<value> ...]"],
     summary="Incidents by severity, mean time to acknowledge and to resolve, with a chart",
     parse=parse_stats,
 )
 async def stats(req: Request, args: StatsArgs) -> Reply:
     policy = req.ctx.policy
     days = args.days or stats_mod.parse_period(policy.review.stats_default_period) or 30
+    try:
+        flt = incident_fields.make_filter(policy, args.filters)
+    except incident_fields.FieldProblem as exc:
+        raise UsageError(str(exc)) from exc
     figures = await stats_mod.gather(
         req.ctx.store,
         [s.name for s in policy.severities],
         days=days,
         now=utcnow(),
         include_private=policy.incidents.private_in_stats,
+        where=(lambda inc: incident_fields.matches(inc, flt)) if flt.active else None,
     )
     shown = views.stats_blocks(policy, figures)
+    if flt.active:
+        shown.append(blocks.context(f"Only incidents with `{escape(flt.describe())}`"))
     problems: list[str] = []
     if policy.review.stats_chart:
         # the answer is only for whoever asked (ephemeral); a file cannot be, so the chart goes to

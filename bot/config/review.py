@@ -21,7 +21,8 @@ DEFAULT_REVIEW_TEMPLATE = """\
 | Severity | {{ severity.label }} |
 | Status | {{ status.label }} |
 | Service | {{ incident.service or "—" }} |
-| Declared | {{ incident.created_at | datetime }} by {{ incident.created_by | person }} |
+{% for f in incident_fields %}| {{ f.label }} | {{ f.value }} |
+{% endfor %}| Declared | {{ incident.created_at | datetime }} by {{ incident.created_by | person }} |
 | Resolved | {{ incident.resolved_at | datetime }}\
 {% if incident.resolved_by %} by {{ incident.resolved_by | person }}{% endif %} |
 | Commander | {{ commander | person if commander else "—" }} |

@@ -10,6 +10,7 @@ from typing import Any
 from bot.config.policy import Policy
 from bot.config.review import DEFAULT_REVIEW_TEMPLATE
 from bot.core.models import Incident, TimelineEntry
+from bot.incidents import fields as incident_fields
 from bot.incidents.views import template_context
 from bot.review.markdown import MarkdownSafe, TemplateFailure, md_escape, md_link, render_markdown
 from bot.review.names import is_user_id, mentioned_users, slack_to_plain
@@ -34,6 +35,7 @@ def people_in(inc: Incident, timeline: list[TimelineEntry], actions: list[Action
     for a in actions:
         ids += [a.owner or "", a.created_by, *mentioned_users(a.text)]
     ids += [u.by for u in inc.updates]
+    ids += list(inc.fields.values())  # user fields hold user IDs; is_user_id keeps only those
     return [i for i in dict.fromkeys(ids) if is_user_id(i)]
 
 
@@ -124,6 +126,11 @@ def review_context(
         "generated_at": generated_at,
         "meeting_at": meeting_at,
         "summary": slack_to_plain(inc.summary or "", names),
+        # the incident type and its custom fields (policy incidents.types), people by name
+        "incident_fields": [
+            {"label": label, "value": slack_to_plain(value, names)}
+            for label, value in incident_fields.pairs(policy, inc)
+        ],
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -98,6 +99,10 @@ async def gather(
     days: int,
     now: datetime,
     include_private: bool = False,
+    where: Callable[[Incident], bool] | None = None,
 ) -> Stats:
+    """``where`` keeps only the incidents it is true for (e.g. a type and custom field filter)."""
     incidents = await store.list(include_resolved=True, limit=MAX_INCIDENTS)
+    if where is not None:
+        incidents = [i for i in incidents if where(i)]
     return compute(incidents, severities, days=days, now=now, include_private=include_private)
