@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from bot.context import AppContext
 from bot.escalation import (
+    firing,
     hooks,  # noqa: F401  (registers the incident hooks)
     paging,
     reminders,
@@ -26,7 +27,7 @@ from bot.parts import BotApp
 log = logging.getLogger(__name__)
 
 JOB_FUNCTIONS: dict[str, JobFn] = {
-    "esc_timer": timers.timer_job,
+    "esc_timer": firing.timer_job,
     "esc_remind": reminders.reminder_job,
     "esc_page": paging.page_job,
     "esc_statuspage": statuspage_sync.statuspage_job,

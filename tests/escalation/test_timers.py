@@ -163,11 +163,11 @@ async def _at_least(bot: Any, inc_id: str, n: int) -> list[Any] | None:
 
 
 async def test_a_timer_run_many_times_at_once_escalates_once(sandbox, bot) -> None:
-    # as if arq handed the same job to several workers (or re-ran it after a crash)
-    from bot.escalation import timers
+    # as if the job queue handed the same job to several workers (or re-ran it after a crash)
+    from bot.escalation import firing
 
     inc_id = await declare(bot, severity="medium")
-    outcomes = await asyncio.gather(*(timers.fire(bot.ctx, inc_id, 1, "medium-lead") for _ in range(10)))
+    outcomes = await asyncio.gather(*(firing.fire(bot.ctx, inc_id, 1, "medium-lead") for _ in range(10)))
     assert sorted(outcomes) == ["fired"] + ["not_pending"] * 9
     assert rules(await escalations(bot, inc_id)) == ["medium-lead"]
     assert (await bot.ctx.store.get(inc_id)).escalations == 1
