@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 
 from bot.config.policy import Policy, PolicyError, load_policy
-from bot.config_check import review
+from chatops.config_check import review
 from bot.settings import Settings
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config.policy import PolicyError, parse_policy
-from bot.config_check import review
+from chatops.config_check import review
 from bot.settings import Settings
 
 TRACKER_VARS = (
