@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from bot.listeners import UsageError
-from commands.incident import incident, parse_create, parse_list, parse_note, parse_ref_only, parse_role
+from commands.incident import (
+    ModalArgs,
+    incident,
+    parse_create,
+    parse_list,
+    parse_note,
+    parse_ref_only,
+    parse_role,
+)
 from commands.status import parse_update, status
 
 
@@ -23,10 +31,15 @@ def test_create_keeps_apostrophes() -> None:
     assert parse_create("high Users can't log in").title == "Users can't log in"
 
 
-@pytest.mark.parametrize("text", ["", "critical", "critical   ", 'critical ""'])
+@pytest.mark.parametrize("text", ["critical", "critical   ", 'critical ""', "--private"])
 def test_create_needs_a_title(text: str) -> None:
     with pytest.raises(UsageError):
         parse_create(text)
+
+
+def test_create_without_arguments_opens_the_form() -> None:
+    assert isinstance(parse_create(""), ModalArgs)
+    assert isinstance(parse_create("   "), ModalArgs)
 
 
 def test_create_title_too_long() -> None:
@@ -49,13 +62,15 @@ def test_incident_ids_are_normalised() -> None:
         parse_ref_only("INC-7 extra words")
 
 
-def test_role_needs_a_mention() -> None:
+def test_role_needs_a_person() -> None:
+    # the person is Slack text (a mention, @name, a name or an e-mail), resolved by the handler
     args = parse_role("INC-3 commander <@U123ABC|alice>")
-    assert (args.incident_id, args.role, args.user) == ("INC-3", "commander", "U123ABC")
-    with pytest.raises(UsageError):
-        parse_role("INC-3 commander alice")
+    assert (args.incident_id, args.role, args.person) == ("INC-3", "commander", "<@U123ABC|alice>")
+    assert parse_role("INC-3 commander Carol Chen").person == "Carol Chen"
     with pytest.raises(UsageError):
         parse_role("INC-3 commander")
+    with pytest.raises(UsageError):
+        parse_role("INC-3")
 
 
 def test_note_needs_text() -> None:
