@@ -253,7 +253,11 @@ async def test_the_reminder_modal_needs_resolve_to_resolve(bot: BotProcess, sand
     inc = await bot.ctx.store.get("INC-1")
     room = inc.war_room.channel_id
     assert await reminders.fire(bot.ctx, inc.id, token) == "nudged"  # the reminder, now
-    nudge = next(m for m in sandbox.messages(room) if "no status update" in str(m.get("text")))
+
+    async def nudged() -> dict[str, Any] | None:  # the reminder's post goes through the outbox
+        return next((m for m in sandbox.messages(room) if "no status update" in str(m.get("text"))), None)
+
+    nudge = await eventually(nudged)
 
     # frank may update, so the reminder's button opens the modal for him ...
     await sandbox.click("frank", room, nudge["ts"], "escalation_reminder_update")
