@@ -145,13 +145,13 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 )
         create = next((c for label, c in rt.rows if label.startswith("/incident create")), None)
         listing = next((c for label, c in rt.rows if label == "/incident list"), None)
-        intake = next((c for label, c in rt.rows if label.startswith("alert notification: intake")), None)
-        if create and listing and intake:
+        xadd = next((c for label, c in rt.rows if label.startswith("alert notification: intake")), None)
+        if create and listing and xadd:
             rows.append(
                 (
                     "5. Redis round trips per command",
                     f"create {create.round_trips}, list {listing.round_trips}, "
-                    f"alert intake {intake.round_trips} (all commands: section 5)",
+                    f"alert intake {xadd.round_trips} (all commands: section 5)",
                     "(counted)",
                     "–",
                 )

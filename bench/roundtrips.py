@@ -80,12 +80,12 @@ class RedisCounter:
             counter._count().commands[name.split()[0].upper()] += 1
             return orig_pack(conn, *args)
 
-        AbstractConnection.send_packed_command = send_packed_command  # type: ignore[method-assign]
-        AbstractConnection.pack_command = pack_command  # type: ignore[method-assign]
+        AbstractConnection.send_packed_command = send_packed_command  # type: ignore[method-assign,assignment]
+        AbstractConnection.pack_command = pack_command  # type: ignore[method-assign,assignment]
 
     def uninstall(self) -> None:
-        AbstractConnection.send_packed_command = self._orig_send  # type: ignore[method-assign]
-        AbstractConnection.pack_command = self._orig_pack  # type: ignore[method-assign]
+        AbstractConnection.send_packed_command = self._orig_send  # type: ignore[method-assign,assignment]
+        AbstractConnection.pack_command = self._orig_pack  # type: ignore[method-assign,assignment]
 
     def reset(self) -> None:
         self.by_task = {}
@@ -156,7 +156,7 @@ async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
             chatops_config=str(policy_path),
         )
         ctx = build_context(settings, load_policy(settings.chatops_config))
-        service.AlertsRuntime.start = lambda self: None  # type: ignore[method-assign]
+        service.AlertsRuntime.start = lambda self: None  # type: ignore[method-assign,assignment]
         runner = web.AppRunner(build_app(ctx), access_log=None)
         try:
             await runner.setup()
@@ -164,6 +164,7 @@ async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
             await web.TCPSite(runner, "127.0.0.1", port).start()
             sb.bot_url = f"http://127.0.0.1:{port}/slack/events"
             runtime = ctx.alerts
+            assert runtime is not None, "the alerts part did not start"
             await runtime.worker.ensure_group()
             counter.install()
             # warm-up: scripts loaded, connections open, caches filled; then the idle window
@@ -229,8 +230,8 @@ async def bench_roundtrips(idle_seconds: float = 2.0) -> RoundTripResult:
             )
         finally:
             counter.uninstall()
-            service.AlertsRuntime.start = original_start  # type: ignore[method-assign]
+            service.AlertsRuntime.start = original_start  # type: ignore[method-assign,assignment]
             with contextlib.suppress(Exception):
-                await ctx.alerts.stop()
+                await ctx.alerts.stop()  # type: ignore[union-attr]
             await runner.cleanup()
             await sb.stop()
