@@ -53,16 +53,19 @@ def timeline_pages(inc: Incident, entries: list[TimelineEntry]) -> list[list[Blo
     groups = split_blocks(body, MESSAGE_TEXT_BUDGET - 500)
     chunks = [[b for b in map(Block.parse, group) if b is not None] for group in groups] or [[]]
     chunks = [c[i : i + MAX_BLOCKS - 2] for c in chunks for i in range(0, len(c), MAX_BLOCKS - 2)]
+    # a response_url takes five messages: past that the latest pages are shown (what happened last
+    # matters most during an incident) and the first says where the earlier entries are
+    first = max(0, len(chunks) - MAX_PAGES)
     pages: list[list[Block]] = []
-    for n, chunk in enumerate(chunks[:MAX_PAGES], start=1):
+    for n, chunk in enumerate(chunks[first:], start=first + 1):
         page: list[Block] = []
-        if n == 1:
+        if n == first + 1:
             page.append(header(f"{inc.id} timeline ({counted(len(entries), 'entry', 'entries')})"))
         page.extend(chunk)
         if len(chunks) > 1:
             more = ""
-            if n == MAX_PAGES and len(chunks) > MAX_PAGES:
-                more = " · older pages are not shown: the review file has the whole timeline"
+            if n == first + 1 and first:
+                more = f" · pages 1–{first} (the earliest entries) are not shown: the review file has the whole timeline"
             page.append(context(f"page {n} of {len(chunks)}{more}"))
         pages.append(page)
     return pages

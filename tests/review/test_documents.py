@@ -162,8 +162,14 @@ def test_timeline_pages_fit_block_kit() -> None:
         for block in page:
             text = block.to_dict().get("text", {}).get("text", "")
             assert len(text) <= SECTION_TEXT_MAX
+    for page in pages:  # each page is one message within Slack's total block-text budget
+        assert sum(len(str(b.to_dict().get("text", {}).get("text", ""))) for b in page) <= 12_000
     shown = "".join(str(b.to_dict()) for page in pages for b in page)
-    assert "note 0 " in shown and "note 299 " in shown
+    # the latest entries are shown; the first page shown says the earliest are in the review file
+    assert "note 299 " in shown and "note 0 " not in shown
+    assert "the earliest entries) are not shown: the review file has the whole timeline" in str(
+        pages[0][-1].to_dict()
+    )
 
 
 def test_policy_section_defaults_and_errors() -> None:
