@@ -20,10 +20,10 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.context import AppContext, slack_client
-from bot.gateway import SlackCallError
 from bot.logs import add_secrets
 from bot.parts import BotApp, Part
 from bot.pipeline import admit_event, run_action, run_command, run_event, run_shortcut
+from bot.slack.errors import SlackCallError
 from bot.submissions import run_view
 
 log = logging.getLogger(__name__)

@@ -88,9 +88,7 @@ def load_parts(modules: Sequence[str] = PART_MODULES) -> list[Part]:
     return parts
 
 
-def assemble(
-    commands: Sequence[str] | None = None, parts: Sequence[str] | None = None
-) -> list[Part]:
+def assemble(commands: Sequence[str] | None = None, parts: Sequence[str] | None = None) -> list[Part]:
     """Import the command modules and make the parts (default: the product's lists above)."""
     load_commands(COMMAND_MODULES if commands is None else commands)
     return load_parts(PART_MODULES if parts is None else parts)
