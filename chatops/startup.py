@@ -9,8 +9,8 @@ import sys
 from dataclasses import dataclass, field
 
 from bot.config.policy import Policy, PolicyError, load_policy
-from chatops.config_check import review
 from bot.settings import Settings
+from chatops.config_check import review
 
 
 @dataclass

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.config.policy import PolicyError, parse_policy
-from chatops.config_check import review
 from bot.settings import Settings
+from chatops.config_check import review
 
 TRACKER_VARS = (
     "GITHUB_TOKEN",
