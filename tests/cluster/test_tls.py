@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from pydantic import SecretStr
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException
 
@@ -79,6 +80,7 @@ async def test_rediss_cluster(tls_cluster: RedisClusterProcs) -> None:
         for key in keys:
             await client.set(key, key)
         assert [await client.get(k) for k in keys] == keys
+        assert isinstance(client, RedisCluster)
         assert len({client.get_node_from_key(k).port for k in keys}) == 3
         await client.delete(*keys)
     finally:
