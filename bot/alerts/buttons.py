@@ -18,6 +18,7 @@ from bot.core.state import Refused
 from bot.listeners import Click, Reply, action
 
 log = logging.getLogger(__name__)
+GONE = "This alert group is no longer known to the bot."
 
 
 def _worker(ctx: AppContext) -> AlertWorker:
@@ -25,6 +26,23 @@ def _worker(ctx: AppContext) -> AlertWorker:
     if runtime is None:
         raise Refused("Alert handling is not running in this bot process.")
     return runtime.worker
+
+
+async def _load_group(ctx: AppContext, gid: str) -> tuple[AlertWorker, GroupState]:
+    """The alerts worker and the group's state; refused when the bot no longer knows the group."""
+    worker = _worker(ctx)
+    state = await worker.load(gid)
+    if state is None:
+        raise Refused(GONE)
+    return worker, state
+
+
+def _trigger(click: Click) -> str:
+    """The click's trigger for opening a modal; refused when Slack sent none."""
+    trigger_id = click.body.get("trigger_id")
+    if not trigger_id:
+        raise Refused("Slack sent no trigger to open the form.")
+    return str(trigger_id)
 
 
 async def _update_group(
@@ -35,7 +53,7 @@ async def _update_group(
 
     def decide(raw: Raw) -> Decision[tuple[GroupState, bool]]:
         if raw is None:
-            raise Refused("This alert group is no longer known to the bot.")
+            raise Refused(GONE)
         state = GroupState.model_validate_json(raw)
         if not fn(state):
             return (state, False), None

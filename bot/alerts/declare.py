@@ -28,7 +28,7 @@ from slack_sdk.models.views import View
 
 from bot import blocks
 from bot.alerts import views as alert_views
-from bot.alerts.buttons import _update_group, _worker
+from bot.alerts.buttons import _load_group, _trigger, _update_group
 from bot.alerts.state import GroupState
 from bot.alerts.worker import EPISODE_TTL, AlertWorker
 from bot.config.policy import Policy
@@ -122,15 +122,10 @@ def declare_modal(policy: Policy, state: GroupState) -> View:
 
 @action(alert_views.DECLARE_ACTION, permission="declare")
 async def open_declare(click: Click) -> Reply | None:
-    worker = _worker(click.ctx)
-    state = await worker.load(click.value)
-    if state is None:
-        raise Refused("This alert group is no longer known to the bot.")
+    _, state = await _load_group(click.ctx, click.value)
     if state.incident_id:
         return Reply(blocks.message(f"This alert group already has incident *{state.incident_id}*."))
-    trigger_id = click.body.get("trigger_id")
-    if not trigger_id:
-        raise Refused("Slack sent no trigger to open the form.")
+    trigger_id = _trigger(click)
     view = declare_modal(click.ctx.policy, state)
     await click.ctx.gateway.call("views.open", trigger_id=trigger_id, view=view.to_dict())
     return None
@@ -175,10 +170,7 @@ async def declare_for_group(
     service: str | None = None,
 ) -> tuple[str, bool]:
     """Declare an incident linked to the alert group (once per episode). Returns (incident id, created)."""
-    worker = _worker(ctx)
-    state = await worker.load(gid)
-    if state is None:
-        raise Refused("This alert group is no longer known to the bot.")
+    worker, state = await _load_group(ctx, gid)
     if state.incident_id:
         return state.incident_id, False
     claim = worker.k.declared(gid, state.episode)

@@ -26,7 +26,7 @@ from slack_sdk.models.views import View
 
 from bot import blocks
 from bot.alerts import views as alert_views
-from bot.alerts.buttons import _update_group, _worker
+from bot.alerts.buttons import _load_group, _trigger, _update_group
 from bot.alerts.state import GroupState
 from bot.blocks import escape
 from bot.config.alerts import AlertsPolicy
@@ -107,15 +107,10 @@ def silence_modal(state: GroupState, firing: int) -> View:
 
 @action(alert_views.SILENCE_ACTION, permission="silence")
 async def open_silence(click: Click) -> Reply | None:
-    worker = _worker(click.ctx)
-    state = await worker.load(click.value)
-    if state is None:
-        raise Refused("This alert group is no longer known to the bot.")
+    _, state = await _load_group(click.ctx, click.value)
     if state.silence_id:
         raise Refused(f"This alert group is already silenced by <@{state.silenced_by}>.")
-    trigger_id = click.body.get("trigger_id")
-    if not trigger_id:
-        raise Refused("Slack sent no trigger to open the form.")
+    trigger_id = _trigger(click)
     firing = await client_for(state, click.ctx.policy.alerts).firing_count(matchers_for(state))
     if isinstance(firing, Failure):
         raise _down(firing)
@@ -159,10 +154,7 @@ async def submit_silence(sub: Submission) -> FieldErrors | Finish | None:
 
 
 async def create_silence(ctx: AppContext, gid: str, user: str, length: timedelta, comment: str) -> Reply:
-    worker = _worker(ctx)
-    state = await worker.load(gid)
-    if state is None:
-        raise Refused("This alert group is no longer known to the bot.")
+    worker, state = await _load_group(ctx, gid)
     client = client_for(state, ctx.policy.alerts)
     now = datetime.now(UTC)
     until = now + length
@@ -204,10 +196,7 @@ async def create_silence(ctx: AppContext, gid: str, user: str, length: timedelta
 
 @action(alert_views.UNSILENCE_ACTION, permission="silence")
 async def unsilence(click: Click) -> Reply:
-    worker = _worker(click.ctx)
-    state = await worker.load(click.value)
-    if state is None:
-        raise Refused("This alert group is no longer known to the bot.")
+    worker, state = await _load_group(click.ctx, click.value)
     if not state.silence_id:
         raise Refused("This alert group is not silenced from Slack.")
     silence_id = state.silence_id
