@@ -95,13 +95,7 @@ async def find_people(ctx: AppContext, text: str, *, groups: bool = False) -> Pe
                 if not groups:
                     out.groups_refused.append(handle)
                     continue
-                members = await _group(ctx, group_id)
-                if members:
-                    out.groups.append(handle)
-                    for user in members:
-                        out.add_user(user)
-                else:
-                    out.unknown.append(f"@{handle}")
+                _add_group(out, handle, await _group(ctx, group_id))
             case stext.NameRef(name):
                 user = await stext.find_person(ctx, name)
                 if user is not None:
@@ -110,12 +104,8 @@ async def find_people(ctx: AppContext, text: str, *, groups: bool = False) -> Pe
                 members = await _group(ctx, name)
                 if members and not groups:
                     out.groups_refused.append(name)
-                elif members:
-                    out.groups.append(name)
-                    for user in members:
-                        out.add_user(user)
                 else:
-                    out.unknown.append(f"@{name}")
+                    _add_group(out, name, members)
             case stext.Words(words):
                 for piece in _SEPARATORS.split(words):
                     if piece.strip():
@@ -123,6 +113,16 @@ async def find_people(ctx: AppContext, text: str, *, groups: bool = False) -> Pe
             case _:
                 out.unknown.append(stext.plain(stext.slack_encoding(seg)))
     return out
+
+
+def _add_group(out: People, handle: str, members: list[str]) -> None:
+    """A group's members join the people; a group with none (or no such group) is unknown."""
+    if members:
+        out.groups.append(handle)
+        for user in members:
+            out.add_user(user)
+    else:
+        out.unknown.append(f"@{handle}")
 
 
 async def find_person(ctx: AppContext, text: str) -> tuple[str | None, People]:
