@@ -40,6 +40,7 @@ ACTION_LABELS = {"rollout_restart": "Restart rollout", "rollout_undo": "Roll bac
 OPTION_VALUE_MAX = 150  # Slack's limit for an option's value
 PAGE_NOTE_MAX = 300  # the "part n of m" / "continues in the thread" line of a page
 MAX_PAGE_BLOCKS = 45  # of Slack's 50 a message, with room for the view's own blocks
+LIST_TEXT_MAX = 9_000  # the runbook list's lines in one message
 
 
 # ------------------------------------------------------------------------------------------ listing
@@ -51,24 +52,32 @@ def runbook_list(library: RunbookLibrary) -> list[Block]:
         blocks.append(
             section("No runbooks found. Put Markdown files in the directories under `runbooks.paths`.")
         )
-    lines = []
-    for rb in library.all():
+    lines: list[str] = []
+    used, everything = 0, library.all()
+    for rb in everything:
         extras = []
         if rb.diagnostics:
             extras.append(f"{len(rb.diagnostics)} diagnostic{'' if len(rb.diagnostics) == 1 else 's'}")
         if rb.alerts:
             extras.append("alerts: " + ", ".join(f"`{escape(a)}`" for a in rb.alerts[:4]))
         suffix = f" — {'; '.join(extras)}" if extras else ""
-        lines.append(f"• `{escape(rb.name)}` *{escape(rb.title)}*{suffix}")
+        line = clip(f"• `{escape(rb.name)}` *{escape(rb.title)}*{suffix}", 1_000)
+        if used + len(line) + 1 > LIST_TEXT_MAX:  # one message: ~12,000 characters of block text
+            break
+        lines.append(line)
+        used += len(line) + 1
     if lines:
         blocks.extend(section(chunk) for chunk in _join_under(lines, 2900))
+        if len(lines) < len(everything):
+            blocks.append(context(f"…and {len(everything) - len(lines)} more not listed here."))
         blocks.append(
             context(
                 "Show one with `/runbook <name>`; post it into an incident with `/runbook <name> INC-12`."
             )
         )
     if library.errors:
-        blocks.append(context(":warning: Not loaded: " + "; ".join(escape(e) for e in library.errors[:5])))
+        not_loaded = "; ".join(escape(e) for e in library.errors[:5])
+        blocks.append(context(clip(f":warning: Not loaded: {not_loaded}", 1_000)))
     return limit_blocks(blocks)
 
 
@@ -146,7 +155,7 @@ def runbook_pages(
     out = [first]
     for n, page in enumerate(pages[1:], start=2):
         blocks: list[Block] = [_part_block(p) for p in page]
-        blocks.append(context(clip(f"{escape(runbook.title)} — part {n} of {len(pages)}", PAGE_NOTE_MAX)))
+        blocks.append(context(clip(f"Part {n} of {len(pages)} — {escape(runbook.title)}", PAGE_NOTE_MAX)))
         out.append(blocks)
     return out
 
@@ -245,7 +254,7 @@ def results_pages(
     first.extend(tail)
     out = [first]
     for n, page in enumerate(pages[1:], start=2):
-        note = f"Diagnostics for {escape(title)} — part {n} of {total}"
+        note = f"Part {n} of {total} — diagnostics for {escape(title)}"
         out.append([*page, context(clip(note, PAGE_NOTE_MAX))])
     return out
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
@@ -19,6 +19,10 @@ from bot.core.models import Incident, StatusUpdate, TimelineEntry, WarRoom
 from bot.escalation import views as escalation_views
 from bot.incidents import views as incident_views
 from bot.review import views as review_views
+from bot.runbooks import views as runbook_views
+from bot.runbooks.diagnostics import DiagnosticResult
+from bot.runbooks.loader import RunbookLibrary
+from bot.runbooks.model import Diagnostic, Runbook
 from sandbox.blocks import MAX_MESSAGE_BLOCK_TEXT, message_text_chars, validate_blocks, validate_view
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -139,3 +143,99 @@ def test_review_timeline_pages_each_fit(text: str) -> None:
     assert pages
     for page in pages:
         assert_message_ok(page)
+
+
+# ------------------------------------------------------------------------------------------ runbooks
+runbook_names = names.map(lambda t: "rb" + "".join(c for c in t if c.isalnum())[:198] or "rb")
+
+
+def runbook(name: str, title: str, body: str, diagnostics: int = 0) -> Runbook:
+    return Runbook(
+        name=name,
+        title=title,
+        path=Path(f"/runbooks/{name}.md"),
+        body=body,
+        summary=title,
+        alerts=[title] * 4,
+        diagnostics=[
+            Diagnostic(name=f"{title[:70]}{n}", type="pods", params={"namespace": "shop"})
+            for n in range(diagnostics)
+        ],
+    )
+
+
+@SETTINGS
+@given(name=runbook_names, title=names, text=huge)
+def test_a_40kb_runbook_is_pages_that_each_fit(name: str, title: str, text: str) -> None:
+    body = "\n\n".join(
+        f"## {title}\n\n{text[i : i + 4_000]}\n\n```\n{text[:500]}\n```" for i in range(0, 40_000, 4_000)
+    )
+    rb = runbook(name, title, body, diagnostics=20)
+    labels = {f"label{n}": title for n in range(10)}
+    pages = runbook_views.runbook_pages(rb, "INC-42", labels)
+    for page in pages:
+        assert_message_ok(page)
+    first = as_dicts(pages[0])
+    run = next(el for b in first if b["type"] == "actions" for el in b["elements"])
+    assert len(run["value"]) <= 2000
+    # nothing of the body is lost: every page after the first says which part it is
+    for n, page in enumerate(pages[1:], start=2):
+        assert f"Part {n} of {len(pages)} — " in str(as_dicts(page))
+
+
+@SETTINGS
+@given(name=runbook_names, title=names)
+def test_a_list_of_100_runbooks_fits(name: str, title: str) -> None:
+    library = RunbookLibrary(runbooks={f"{name}{n}": runbook(f"{name}{n}", title, "x") for n in range(100)})
+    library.errors = [title] * 20
+    blocks = as_dicts(runbook_views.runbook_list(library))
+    assert_message_ok(blocks)
+    text = str(blocks)
+    listed = sum(1 for n in range(100) if f"`{name}{n}`" in text)
+    assert listed >= 1
+    if listed < 100:
+        assert f"…and {100 - listed} more" in text
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=names, text=huge, cluster=names, namespace=names, deployment=names)
+def test_100_diagnostics_results_are_pages_that_each_fit_and_values_stay_within_limits(
+    name: str, text: str, cluster: str, namespace: str, deployment: str
+) -> None:
+    results = [
+        DiagnosticResult(
+            name=f"{name[:70]}{n}",
+            type="pods",
+            ok=n % 7 != 0,
+            lines=[text[:3_000]] * 3,
+            reason=text[:5_000],
+            attention=n % 3 == 0,
+        )
+        for n in range(100)
+    ]
+    target = runbook_views.RemediationTarget(cluster, namespace, deployment, "INC-42", replicas=4)
+    ref = runbook_views.target_ref(target)
+    pages = runbook_views.results_pages(
+        name,
+        results,
+        remediation=target,
+        actions=["rollout_restart", "rollout_undo", "scale"],
+        max_replicas=50,
+        target_ref=ref,
+    )
+    assert len(pages) > 1
+    for page in pages:
+        assert_message_ok(page)
+    starts = [b["text"]["text"] for p in pages for b in as_dicts(p) if b["type"] == "section" and "text" in b]
+    for n in range(100):  # every result is on a page, once
+        head = f"*{runbook_views.escape(f'{name[:70]}{n}')}*"
+        assert sum(1 for t in starts if t.partition(" ")[2].startswith(head)) == 1
+    remedy = [el for b in as_dicts(pages[0]) if b["type"] == "actions" for el in b["elements"]]
+    assert {el["action_id"] for el in remedy} == {
+        "runbook_remediate_rollout_restart",
+        "runbook_remediate_rollout_undo",
+        "runbook_scale",
+    }
+    scale = next(el for el in remedy if el["action_id"] == "runbook_scale")
+    assert all(len(o["value"]) <= 150 for o in scale["options"])
+    assert all(el["confirm"]["text"]["type"] == "plain_text" for el in remedy)

@@ -88,12 +88,10 @@ async def test_diagnostics_results_of_24k_characters_continue_in_the_thread(
     async def pages() -> list[dict[str, Any]] | None:
         thread = sandbox.replies("#incidents", top["ts"])[1:]
         parts = [
-            m
-            for m in thread
-            if "checks ran" in texts(m) or "Diagnostics for Noisy namespace — part" in texts(m)
+            m for m in thread if "checks ran" in texts(m) or "— diagnostics for Noisy namespace" in texts(m)
         ]
         last = parts[-1] if parts else None
-        return parts if last is not None and "part" in texts(last) and _complete(parts) else None
+        return parts if last is not None and "Part" in texts(last) and _complete(parts) else None
 
     found = await eventually(pages, timeout=60)
     first, rest = found[0], found[1:]
@@ -101,7 +99,7 @@ async def test_diagnostics_results_of_24k_characters_continue_in_the_thread(
     assert "9/9 checks ran" in texts(first)
     assert f"in the thread below ({len(rest)} more)" in texts(first)
     for n, page in enumerate(rest, start=2):
-        assert f"part {n} of {len(found)}" in texts(page)
+        assert f"Part {n} of {len(found)} — diagnostics for Noisy namespace" in texts(page)
     for page in found:
         assert message_text_chars(page["blocks"]) <= MAX_MESSAGE_BLOCK_TEXT
     # together more than Slack takes in one message: one chat.update would have been refused
