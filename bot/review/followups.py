@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.config.trackers import JiraTracker, TrackerName
 from bot.context import AppContext
@@ -154,18 +155,24 @@ async def export_action(
         await rec.update_action(inc.id, item)
     finally:
         await rec.release_export(inc.id, number)
-    await ctx.store.apply(
+    await record_action_item(
+        ctx,
         inc.id,
-        state.record(
-            TimelineEntry(
-                actor=user,
-                kind="action_item",
-                text=f"Action item #{number} exported to {LABELS[tracker]}: <{issue.url}|{issue.key}>",
-                data={"number": number, "tracker": tracker, "key": issue.key, "url": issue.url},
-            )
-        ),
+        user,
+        f"Action item #{number} exported to {LABELS[tracker]}: <{issue.url}|{issue.key}>",
+        {"number": number, "tracker": tracker, "key": issue.key, "url": issue.url},
     )
     return item
+
+
+async def record_action_item(
+    ctx: AppContext, incident_id: str, user: str, text: str, data: dict[str, Any]
+) -> None:
+    """An action item's change on the incident's timeline (added, exported)."""
+    await ctx.store.apply(
+        incident_id,
+        state.record(TimelineEntry(actor=user, kind="action_item", text=text, data=data)),
+    )
 
 
 @dataclass

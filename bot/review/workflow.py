@@ -137,16 +137,8 @@ async def add_action(
     item = await records(ctx).add_action(inc.id, text=text, owner=owner, due=due, by=user)
     parts = ([f"owner <@{owner}>"] if owner else []) + ([f"due {due.isoformat()}"] if due else [])
     detail = f" ({', '.join(parts)})" if parts else ""
-    await ctx.store.apply(
-        inc.id,
-        state.record(
-            TimelineEntry(
-                actor=user,
-                kind="action_item",
-                text=f"Action item #{item.number}: {text}{detail}",
-                data={"number": item.number},
-            )
-        ),
+    await followups.record_action_item(
+        ctx, inc.id, user, f"Action item #{item.number}: {text}{detail}", {"number": item.number}
     )
     return item
 
