@@ -7,19 +7,13 @@ import logging
 import re
 from collections.abc import Iterable
 
-from bot.blocks import unescape
+from bot import text as stext
 from bot.context import AppContext
 from bot.slack.errors import SlackCallError
 
 log = logging.getLogger(__name__)
 CACHE_TTL = 86_400
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
-_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
-_SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
-_SUBTEAM = re.compile(r"<!subteam\^([A-Z0-9]+)(?:\|([^>]*))?>")
-_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
-_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 
 
 def is_user_id(value: str | None) -> bool:
@@ -62,15 +56,19 @@ async def display_names(ctx: AppContext, ids: Iterable[str]) -> dict[str, str]:
 
 
 def mentioned_users(text: str) -> list[str]:
-    return [m.group(1) for m in _MENTION.finditer(text)]
+    return [s.user_id for s in stext.decode(text, names=False).segments if isinstance(s, stext.UserMention)]
+
+
+def _plain_named(seg: stext.Segment, names: dict[str, str]) -> str:
+    match seg:
+        case stext.UserMention(user_id, label):
+            return "@" + names.get(user_id, label or user_id)
+        case stext.Link(url, label) if label:
+            return f"{label} ({url})"  # the document leaves Slack: the address stays readable
+    return stext.SlackText((seg,)).plain()
 
 
 def slack_to_plain(text: str, names: dict[str, str]) -> str:
-    """Slack mrkdwn markup (mentions, channel links, dates, links) as plain words."""
-    text = _MENTION.sub(lambda m: "@" + names.get(m.group(1), m.group(2) or m.group(1)), text)
-    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
-    text = _SPECIAL.sub(lambda m: "@" + m.group(1), text)
-    text = _SUBTEAM.sub(lambda m: m.group(2) or "@" + m.group(1), text)
-    text = _DATE.sub(lambda m: m.group(1), text)
-    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), text)
-    return unescape(text)
+    """Slack mrkdwn markup (mentions, channel links, dates, links) as plain words, people by name
+    (Slack's one decoder, bot/text.py)."""
+    return "".join(_plain_named(s, names) for s in stext.decode(text, names=False).segments)
