@@ -275,6 +275,14 @@ def _ref_then_text(text: str) -> RefArgs:
     return validate(RefArgs, incident_id=None, text=unquote(text))
 
 
+def _ref_and_text(text: str, missing: str) -> RefArgs:
+    """An optional incident ID, then text that must be there (``missing`` says what to write)."""
+    args = _ref_then_text(text)
+    if not args.text.strip():
+        raise UsageError(missing)
+    return args
+
+
 def parse_ref_only(text: str) -> RefArgs:
     args = _ref_then_text(text)
     if args.text:
@@ -380,10 +388,7 @@ async def role(req: Request, args: RoleArgs) -> Reply:
 
 
 def parse_invite(text: str) -> RefArgs:
-    args = _ref_then_text(text)
-    if not args.text.strip():
-        raise UsageError("Say whom to invite: mentions, @names, names, e-mails or @groups.")
-    return args
+    return _ref_and_text(text, "Say whom to invite: mentions, @names, names, e-mails or @groups.")
 
 
 @incident.sub(
@@ -446,10 +451,7 @@ async def accept(req: Request, args: RefArgs) -> Reply:
 
 
 def parse_decline(text: str) -> RefArgs:
-    args = _ref_then_text(text)
-    if not args.text.strip():
-        raise UsageError('Say why it is declined, e.g. `/incident decline INC-12 "known flaky alert"`.')
-    return args
+    return _ref_and_text(text, 'Say why it is declined, e.g. `/incident decline INC-12 "known flaky alert"`.')
 
 
 @incident.sub(
@@ -508,10 +510,7 @@ async def merge(req: Request, args: MergeArgs) -> Reply:
 
 
 def parse_note(text: str) -> RefArgs:
-    args = _ref_then_text(text)
-    if not args.text.strip():
-        raise UsageError("Write the note after the incident ID.")
-    return args
+    return _ref_and_text(text, "Write the note after the incident ID.")
 
 
 @incident.sub(
