@@ -40,6 +40,15 @@ def looks_like_incident(word: str) -> bool:
     return bool(INCIDENT_ID.match(word.strip()))
 
 
+def one_line(value: str, missing: str) -> str:
+    """For a model's validator: white space folded to single spaces; ``missing`` as the error when
+    nothing is left."""
+    folded = " ".join(value.split())
+    if not folded:
+        raise ValueError(missing)
+    return folded
+
+
 def _usage_of(exc: ValidationError) -> UsageError:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"])

@@ -29,6 +29,7 @@ from bot.listeners import (
     Request,
     UsageError,
     looks_like_incident,
+    one_line,
     slash_command,
     split,
     unquote,
@@ -53,10 +54,7 @@ class CreateArgs(BaseModel):
     @field_validator("title")
     @classmethod
     def _title(cls, v: str) -> str:
-        v = " ".join(v.split())
-        if not v:
-            raise ValueError("a title is needed")
-        return v
+        return one_line(v, "a title is needed")
 
 
 class ModalArgs(BaseModel):

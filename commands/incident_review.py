@@ -28,6 +28,7 @@ from bot.listeners import (
     UsageError,
     action,
     looks_like_incident,
+    one_line,
     unquote,
     user_id_of,
     validate,
@@ -111,10 +112,7 @@ class ActionArgs(BaseModel):
     @field_validator("text")
     @classmethod
     def _text(cls, v: str) -> str:
-        v = " ".join(v.split())
-        if not v:
-            raise ValueError("describe the action")
-        return v
+        return one_line(v, "describe the action")
 
 
 class ExportArgs(BaseModel):
