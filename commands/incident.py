@@ -98,7 +98,7 @@ def parse_create(text: str) -> CreateArgs | ModalArgs:
     service = stext.plain(assigned.pop("service", "")) or None
     incident_type = assigned.pop("type", None)
     if text.strip()[:1] in ('"', "“", "'") and service:
-        parts = ["", text.strip()]  # no severity, a quoted title: triage may suggest the severity
+        parts = ["", stext.unquote(text)]  # no severity, a quoted title: triage may suggest the severity
     else:
         parts = split(text, 1)
     if len(parts) < 2:
