@@ -64,19 +64,25 @@ class Diagnostic(BaseModel):
         return self
 
 
-class FrontMatter(BaseModel):
-    """The front-matter keys the bot uses. Any other key (Hugo's ``weight``, ``bookCollapseSection``,
-    MkDocs' ``tags``…) is ignored here: the loader lists them for check-config, never skips a file."""
+class RunbookKeys(BaseModel):
+    """The front-matter keys a runbook keeps as they were written: declared once, for the front
+    matter and for the loaded runbook."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    title: str | None = None
     aliases: list[str] = Field(default_factory=list)
     alerts: list[str] = Field(default_factory=list)
     service: str | None = None
     summary: str | None = None
     runbook_url: str | None = None
     diagnostics: list[Diagnostic] = Field(default_factory=list)
+
+
+class FrontMatter(RunbookKeys):
+    """The front-matter keys the bot uses. Any other key (Hugo's ``weight``, ``bookCollapseSection``,
+    MkDocs' ``tags``…) is ignored here: the loader lists them for check-config, never skips a file."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    title: str | None = None
 
     @field_validator("aliases", "alerts", mode="before")
     @classmethod
@@ -106,17 +112,11 @@ class FrontMatter(BaseModel):
 KNOWN_KEYS = frozenset(FrontMatter.model_fields)
 
 
-class Runbook(BaseModel):
+class Runbook(RunbookKeys):
     name: str  # file name without .md (the path below its directory when two files share a name)
     title: str
     path: Path
     body: str  # Markdown without the front matter
-    aliases: list[str] = Field(default_factory=list)
-    alerts: list[str] = Field(default_factory=list)
-    service: str | None = None
-    summary: str | None = None
-    runbook_url: str | None = None
-    diagnostics: list[Diagnostic] = Field(default_factory=list)
     section: str = ""  # the folder below the runbook directory ("" at the top)
     unknown_keys: list[str] = Field(default_factory=list)  # front-matter keys the bot does not use
 
