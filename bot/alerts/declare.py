@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    CheckboxesElement,
     InputBlock,
     Option,
     PlainTextInputElement,
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 MODAL = "alerts_declare_modal"
 TITLE_MAX = 150
+OPTIONS = "options"  # block id of the modal's checkboxes
+TRIAGE = "triage"  # the option value: start the incident in triage
 
 
 def mapped_severity(policy: Policy, value: str) -> str | None:
@@ -116,6 +119,21 @@ def declare_modal(policy: Policy, state: GroupState) -> View:
                     action_id="text", initial_value=blocks.clip(service, 100) or None, max_length=100
                 ),
             ),
+            InputBlock(
+                block_id=OPTIONS,
+                optional=True,
+                label=PlainTextObject(text="Options"),
+                element=CheckboxesElement(
+                    action_id="choice",
+                    options=[
+                        Option(
+                            text=PlainTextObject(text="Start as triage"),
+                            value=TRIAGE,
+                            description=PlainTextObject(text="No war room or pages until someone accepts it"),
+                        )
+                    ],
+                ),
+            ),
         ],
     )
 
@@ -136,6 +154,13 @@ def _choice(value: Any) -> str:
     return str(picked or "")
 
 
+def _checked(value: Any) -> set[str]:
+    """The option values ticked in a checkboxes element."""
+    if not isinstance(value, list):
+        return set()
+    return {str(v.get("value") if isinstance(v, dict) else v) for v in value}
+
+
 @view_submission(MODAL, permission="declare")
 async def submit_declare(sub: Submission) -> FieldErrors | Finish | None:
     title = " ".join(sub.text("title", "text").split())
@@ -147,14 +172,19 @@ async def submit_declare(sub: Submission) -> FieldErrors | Finish | None:
     if severity is None:
         return {"severity": "Pick one of the severities."}
     service = sub.text("service", "text") or None
+    triage = TRIAGE in _checked(sub.value(OPTIONS, "choice"))
     gid, user, ctx = sub.private_metadata, sub.user_id, sub.ctx
 
     async def finish() -> Reply:
-        inc_id, created = await declare_for_group(ctx, gid, user, severity.name, title=title, service=service)
+        inc_id, created = await declare_for_group(
+            ctx, gid, user, severity.name, title=title, service=service, triage=triage
+        )
         if not created:
             return Reply(blocks.message(f"This alert group already has incident *{inc_id}*."), text=inc_id)
+        how = " in triage: no war room or pages until someone accepts it" if triage else ""
         return Reply(
-            blocks.message(f":rotating_light: You declared *{inc_id}* for this alert group."), text=inc_id
+            blocks.message(f":rotating_light: You declared *{inc_id}* for this alert group{how}."),
+            text=inc_id,
         )
 
     return finish
@@ -168,8 +198,10 @@ async def declare_for_group(
     *,
     title: str | None = None,
     service: str | None = None,
+    triage: bool = False,
 ) -> tuple[str, bool]:
-    """Declare an incident linked to the alert group (once per episode). Returns (incident id, created)."""
+    """Declare an incident linked to the alert group (once per episode); ``triage`` starts it in
+    triage (no war room, timers or pages until accepted). Returns (incident id, created)."""
     worker, state = await _load_group(ctx, gid)
     if state.incident_id:
         return state.incident_id, False
@@ -188,6 +220,7 @@ async def declare_for_group(
             title=title or alert_views.incident_title(state, TITLE_MAX),
             origin_channel=root[0] if root else None,
             service=service if service is not None else (state.label("service") or None),
+            triage=triage,
         )
     except Exception:
         await worker.redis.delete(claim)
@@ -226,7 +259,8 @@ async def declare_for_group(
     where = [f"war room <#{inc.war_room.channel_id}>"] if inc.war_room else []
     if out.announcement_link:
         where.append(f"<{blocks.escape(out.announcement_link)}|announcement>")
-    text = f":rotating_light: Incident *{inc.id}* declared {who}" + (
+    status = " in triage" if inc.triage else ""
+    text = f":rotating_light: Incident *{inc.id}* declared {who}{status}" + (
         ": " + " · ".join(where) if where else "."
     )
     await worker.push_event(state, text, f"inc:{gid}:{inc.id}")

@@ -88,6 +88,7 @@ async def escalate(
         usergroups=found.usergroups,
         channels=found.channels,
         automatic=automatic,
+        pagers_skipped=[route.service for route in found.pagers] if inc.test else [],
     )
     text = views.escalation_text(inc, selection.label)
     op_id = f"escalation-{inc.escalations}"  # the same escalation is never posted twice
@@ -115,7 +116,11 @@ async def escalate(
         if user == actor or user == ctx.bot_user_id:
             continue
         await posts.post_to(ctx, ThreadRef("esc", inc.id, f"dm-{user}"), user, op_id, dm, text)
-    for route in found.pagers:
+    pagers = found.pagers
+    if inc.test and pagers:  # a drill: recorded and posted (marked TEST), but no pager is called
+        log.info("%s: a test incident; not paging via %s", inc.id, ", ".join(r.service for r in pagers))
+        pagers = []
+    for route in pagers:
         out.problems += await paging.request(
             ctx, inc, "trigger", route, label=selection.label, reason=reason, escalation=inc.escalations
         )

@@ -62,7 +62,11 @@ async def request(
     by: str | None = None,
     again: bool = False,
 ) -> list[str]:
-    """Queue a pager call (or make it now when this process has no job queue); problems as lines."""
+    """Queue a pager call (or make it now when this process has no job queue); problems as lines.
+    A test incident (a drill) pages nobody: nothing is queued or called for it."""
+    if inc.test:
+        log.info("%s: a test incident; the pager %s is not called", inc.id, action)
+        return []
     rt = runtime(ctx)
     key = key or (pager_key(route) if route else None)
     if key is None:

@@ -21,6 +21,7 @@ from bot.config.escalation import EscalationPolicy
 from bot.config.policy import Policy
 from bot.core.models import Incident
 from bot.durations import format_duration
+from bot.incidents.views import TEST_MARK
 from bot.templates import escape, user_link
 from bot.text import mrkdwn
 
@@ -55,18 +56,25 @@ def escalation_post(
     usergroups: list[str],
     channels: list[str],
     automatic: bool,
+    pagers_skipped: list[str] | None = None,
 ) -> list[Block]:
+    """``pagers_skipped``: the pager services a test incident's escalation did not call."""
     by = "automatically" if automatic else f"by {user_link(actor)}"
-    lines = [f":arrow_double_up: *{inc.id} escalated to {escape(label)}* {by}"]
+    mark = f"{TEST_MARK} · " if inc.test else ""
+    lines = [f":arrow_double_up: {mark}*{inc.id} escalated to {escape(label)}* {by}"]
     if reason:
         lines.append(f"*Reason:* {mrkdwn(reason, REASON_MAX)}")
     lines.append(f"*Paging:* {_who(users, usergroups, channels)}")
+    if pagers_skipped:
+        services = ", ".join(escape(s) for s in dict.fromkeys(pagers_skipped))
+        lines.append(f":test_tube: {TEST_MARK} incident: no page sent via {services} (a drill pages nobody).")
     title = clip(escape(inc.title), TITLE_MAX)
     return [section("\n".join(lines)), context(f"Escalation #{inc.escalations} · {title}")]
 
 
 def escalation_text(inc: Incident, label: str) -> str:
-    return clip(f"{inc.id} escalated to {label}", 3000)
+    mark = f"{TEST_MARK} · " if inc.test else ""
+    return clip(f"{mark}{inc.id} escalated to {label}", 3000)
 
 
 def escalation_dm(
@@ -74,9 +82,10 @@ def escalation_dm(
 ) -> list[Block]:
     sev = policy.severity_by_name(inc.severity)
     by = "automatically" if automatic else f"by {user_link(actor)}"
+    mark = f"{TEST_MARK} · " if inc.test else ""
     room = f"\n*War room:* <#{inc.war_room.channel_id}>" if inc.war_room else ""
     text = (
-        f":rotating_light: You are needed on *{inc.id}: {clip(escape(inc.title), TITLE_MAX)}*, "
+        f":rotating_light: {mark}You are needed on *{inc.id}: {clip(escape(inc.title), TITLE_MAX)}*, "
         f"escalated to {escape(label)} {by}.\n"
         f"*Severity:* {sev.emoji} {escape(sev.label or sev.name)} · *Status:* {escape(inc.status)}{room}"
     )

@@ -13,6 +13,8 @@ import pytest
 
 from bot.alerts.declare import mapped_severity
 from bot.config.policy import Policy, PolicyError, parse_policy
+from bot.escalation.runtime import runtime
+from bot.incidents import views as incident_views
 from tests.alerts.payloads import alert, payload
 from tests.alerts.slackview import channel_id, message_text, read_channel
 from tests.conftest import eventually
@@ -61,7 +63,9 @@ def input_element(view: dict[str, Any], block_id: str) -> dict[str, Any]:
     return next(b["element"] for b in view["blocks"] if b.get("block_id") == block_id)
 
 
-async def test_declare_from_alert_prefills_and_links_both_ways(bot: Any, sandbox: Any) -> None:
+async def open_declare_modal(bot: Any, sandbox: Any) -> tuple[Any, str, Any, dict[str, Any]]:
+    """The checkout group fires; Bob clicks *Declare incident* on its root. (client, alerts channel
+    id, the alert thread, the modal Bob sees)."""
     async with httpx.AsyncClient() as http:
         resp = await http.post(f"{bot.url}/alerts/alertmanager", content=json.dumps(checkout_group()))
     assert resp.status_code == 200
@@ -90,6 +94,16 @@ async def test_declare_from_alert_prefills_and_links_both_ways(bot: Any, sandbox
         return views[-1] if views else None
 
     view = await eventually(modal, timeout=20, interval=0.3)
+    return client, channel, thread, view
+
+
+async def test_declare_from_alert_prefills_and_links_both_ways(bot: Any, sandbox: Any) -> None:
+    client, channel, thread, view = await open_declare_modal(bot, sandbox)
+
+    async def root() -> Any:
+        threads = await read_channel(client, channel)
+        return threads[0] if threads else None
+
     title = input_element(view, "title")["initial_value"]
     assert title == "KubeDeploymentReplicasMismatch, KubePodCrashLooping on checkout"
     assert input_element(view, "severity")["initial_option"]["value"] == "high"  # warning → high (policy)
@@ -150,6 +164,81 @@ async def test_declare_from_alert_prefills_and_links_both_ways(bot: Any, sandbox
 
     # a second click on the (re-rendered) root has nothing to declare
     assert "Declare incident" not in json.dumps(thread.root["blocks"])
+
+
+async def test_declare_from_alert_as_triage_opens_no_war_room_until_accepted(bot: Any, sandbox: Any) -> None:
+    client, channel, thread, view = await open_declare_modal(bot, sandbox)
+    options = input_element(view, "options")
+    assert options["type"] == "checkboxes"
+    assert [(o["value"], o["text"]["text"]) for o in options["options"]] == [("triage", "Start as triage")]
+
+    result = await sandbox_call(
+        sandbox,
+        "POST",
+        "/sandbox/submit",
+        json={"user": BOB, "view_id": view["id"], "values": {"options": {"choice": ["triage"]}}},
+    )
+    assert result["ok"], result
+
+    async def declared() -> Any:
+        state = await bot.ctx.alerts.worker.load(thread_gid(thread))
+        return state.incident_id if state and state.incident_id else None
+
+    inc_id = await eventually(declared, timeout=30, interval=0.3)
+    incident = await bot.ctx.store.get(inc_id)
+    assert incident.triage and incident.war_room is None and incident.announcement is not None
+    assert incident.severity == "high" and incident.service == "checkout" and incident.created_by == BOB
+    assert incident.alert_groups == [thread_gid(thread)]
+    assert not any(c.name.startswith(f"{inc_id.lower()}-") for c in sandbox.core.workspace.channels.values())
+    rt = runtime(bot.ctx)
+    assert not await rt.store.timers(inc_id) and not await rt.store.paged(inc_id)
+
+    # the alert thread says the incident is in triage; the announcement offers Accept, not Acknowledge
+    async def thread_reply() -> Any:
+        threads = await read_channel(client, channel)
+        texts = [message_text(r) for r in threads[0].replies] if threads else []
+        return next((x for x in texts if f"Incident *{inc_id}* declared by <@{BOB}> in triage" in x), None)
+
+    reply = await eventually(thread_reply, timeout=30, interval=0.5)
+    assert "war room" not in reply and "|announcement>" in reply
+    ann = await eventually(lambda: _message(client, incident.announcement.channel, incident.announcement.ts))
+    ann_actions = _action_ids(ann)
+    assert incident_views.ACCEPT in ann_actions and incident_views.ACK not in ann_actions
+
+    # accepted: the normal flow runs (war room, timers)
+    await sandbox_call(
+        sandbox,
+        "POST",
+        "/sandbox/click",
+        json={
+            "user": BOB,
+            "channel": incident.announcement.channel,
+            "message_ts": incident.announcement.ts,
+            "action_id": incident_views.ACCEPT,
+        },
+    )
+
+    async def accepted() -> Any:
+        inc = await bot.ctx.store.get(inc_id)
+        return inc if inc.war_room is not None and not inc.triage else None
+
+    incident = await eventually(accepted, timeout=30, interval=0.3)
+    assert incident.accepted_by == BOB
+    assert await eventually(lambda: rt.store.timers(inc_id), timeout=30, interval=0.3)
+
+
+async def _message(client: Any, channel: str, ts: str) -> dict[str, Any] | None:
+    history = await client.conversations_history(channel=channel, limit=50)
+    return next((m for m in history["messages"] if m["ts"] == ts), None)
+
+
+def _action_ids(msg: dict[str, Any]) -> list[str]:
+    return [
+        str(el.get("action_id"))
+        for block in msg.get("blocks") or []
+        for el in block.get("elements") or []
+        if isinstance(el, dict) and el.get("action_id")
+    ]
 
 
 def thread_gid(thread: Any) -> str:

@@ -5,8 +5,11 @@ and says TEST wherever it is shown."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from bot.escalation.runtime import runtime
 from bot.incidents import declare_views as dv
@@ -15,8 +18,42 @@ from bot.incidents.declare_modal import GLOBAL_SHORTCUT
 from bot.review import stats
 from tests.conftest import eventually
 from tests.incidents.story import Engineer, buttons, channel_named, message_with, texts
+from tests.pagers.vendor_server import VendorServer
 
 ALICE, BOB = "U0ALICE001", "U0BOB00002"
+
+# level 1 pages PagerDuty (the local vendor server); no timers, so only an escalation pages
+PAGING_POLICY = f"""
+escalation:
+  levels:
+    - level: 1
+      name: On-call
+      targets: [{{name: primary, users: [{BOB}], pager: {{service: pagerduty}}}}]
+  timers: []
+  pagers: {{attempts: 2, timeout: 1s}}
+"""
+
+
+@pytest.fixture
+async def vendor() -> AsyncIterator[VendorServer]:
+    server = VendorServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def bot_policy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The default policy; parametrized with "paging", a policy whose level 1 pages the local
+    vendor server (its keys and URL in the environment before the bot starts)."""
+    if getattr(request, "param", None) != "paging":
+        return None
+    vendor: VendorServer = request.getfixturevalue("vendor")
+    monkeypatch.setenv("PAGERDUTY_ROUTING_KEY", vendor.routing_key)
+    monkeypatch.setenv("PAGERDUTY_API_URL", vendor.base_url)
+    return PAGING_POLICY
 
 
 async def _incident(bot: Any, incident_id: str) -> Any:
@@ -177,3 +214,36 @@ async def test_a_test_incident_pages_nobody_and_is_marked_everywhere(sandbox: An
     assert topic.startswith("TEST · INC-1")
     figures = await stats.gather(bot.ctx.store, ["critical"], days=1, now=datetime.now(UTC))
     assert figures.total.count == 1
+
+
+@pytest.mark.parametrize("bot_policy", ["paging"], indirect=True)
+async def test_escalating_a_test_incident_posts_it_marked_but_pages_nobody(
+    sandbox: Any, bot: Any, vendor: VendorServer
+) -> None:
+    alice = Engineer(sandbox, "alice")
+    await alice.types("#incidents", '/incident create critical "Game day: cache flush" --test')
+    room = await channel_named(sandbox, "inc-1-")
+    await alice.types("#incidents", '/escalate INC-1 1 "drill step 3"')
+    await alice.sees_reply("INC-1 escalated to")
+
+    # recorded and posted in the war room, marked TEST, with the line saying the pager was skipped
+    post = await message_with(sandbox, room["name"], "escalated to")
+    assert "TEST · *INC-1 escalated to" in texts(post)
+    assert "no page sent via pagerduty" in texts(post)
+    inc = await _incident(bot, "INC-1")
+    assert inc.escalations == 1
+    assert [e.kind for e in await bot.ctx.store.timeline("INC-1")].count("escalated") == 1
+    assert not await runtime(bot.ctx).store.paged("INC-1")
+
+    # the same escalation of a real incident does reach the vendor server (it is listening)
+    await alice.types("#incidents", '/incident create high "Real cache outage"')
+    await channel_named(sandbox, "inc-2-")
+    await alice.types("#incidents", "/escalate INC-2 1")
+    await alice.sees_reply("INC-2 escalated to")
+
+    async def paged_inc2() -> Any:
+        return vendor.pd_alerts.get("INC-2")
+
+    await eventually(paged_inc2)
+    assert [r.body.get("dedup_key") for r in vendor.requests] == ["INC-2"]
+    assert "INC-1" not in vendor.pd_alerts
