@@ -249,7 +249,7 @@ def test_template_syntax_in_a_title_is_shown_literally() -> None:
     # the title is plain text now (the announcement's header, where nothing is markup): literal there
     headers = [b["text"]["text"] for b in to_dicts(views.announcement(POLICY, inc)) if b["type"] == "header"]
     assert headers == ["INC-1: {{ 7*7 }} {% if true %}yes{% endif %} <!channel>"]
-    assert "49 yes" not in joined and "yes     assert "49" not in joined and "yes" not in joined  # nothing was rendered as a templatelt;" not in joined  # nothing was rendered as a template
+    assert "49 yes" not in joined and "{{" in joined  # nothing was rendered as a template
     assert "{{ incident.created_by }}" in joined
 
 
