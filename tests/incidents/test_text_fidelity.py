@@ -56,9 +56,13 @@ async def test_a_title_with_an_ampersand_and_a_status_update_with_mentions(sandb
     assert "<#C0INCIDENTS>" in body  # a live channel link
     assert "<https://status.example.com/p?x=1&amp;y=2>" in body  # a live link, & escaped once
     assert "&lt;@" not in body and "&amp;amp;" not in body and "&amp;lt;" not in body
-    # the same update under the announcement
-    thread = sandbox.replies("#incidents", announcement["ts"])
-    assert any("Paging <@U0CAROL003>" in "\n".join(_mrkdwn(m)) for m in thread)
+
+    # the same update under the announcement (its own outbox thread: it may land a moment later)
+    async def under_announcement() -> bool:
+        thread = sandbox.replies("#incidents", announcement["ts"])
+        return any("Paging <@U0CAROL003>" in "\n".join(_mrkdwn(m)) for m in thread)
+
+    assert await eventually(under_announcement)
 
     # a broadcast, typed as Slack encodes it (@channel) or as raw markup (<!channel>), never goes out
     await bob.types(room["name"], '/status update monitoring "@channel and <!here> watch the error rate"')
