@@ -11,6 +11,9 @@ reasons, summaries, action items), what :func:`mrkdwn` renders for messages and 
 ``plain_text`` fields, topics and channel names. Text that Slack never encoded (a modal's
 ``plain_text_input``) becomes Slack text with :func:`from_input`.
 
+Longer than 400 lines because the decoder, both renderings and the person lookup share one token
+model; splitting them would spread one grammar over several files.
+
 Decoding never fails: a ``<`` that opens no token and an ``&`` that starts no entity are kept as
 the characters they are, so any string renders safely. A typed ``@name`` that Slack did not encode
 is a :class:`NameRef`, resolved to a person with :func:`find_person` (users.list: name, display

@@ -1,4 +1,8 @@
-"""/incident: declare, list, show, resolve, reopen, assign roles, add notes."""
+"""/incident: declare, list, show, resolve, reopen, roles, notes, invites, triage, merge, catch-up.
+
+Longer than 400 lines on purpose: one module per slash command (docs/architecture.md), and /incident
+has about twenty verbs, each a small parser beside its handler; the incident logic itself lives in
+bot/incidents/."""
 
 from __future__ import annotations
 

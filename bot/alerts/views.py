@@ -1,4 +1,7 @@
-"""Pure functions: alert group state → Slack Block Kit (slack_sdk.models), re-renderable at any time."""
+"""Pure functions: alert group state → Slack Block Kit (slack_sdk.models), re-renderable at any time.
+
+Longer than 400 lines because it holds every alert surface (root, thread replies, storm summary,
+silence and declare notes) with the budgets that keep each within Slack's limits in one place."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 scheduler on a sorted set under one hash tag, with leases, that works the same on a single Redis,
 behind Sentinel and on Redis Cluster (every key it touches is in the ``{jobs}`` slot, so each of
 its Lua scripts is one atomic step on one primary). docs/escalation.md says why not a library.
+Longer than 400 lines because the Lua scripts, the queue and the
+worker must agree on one key layout; they are kept side by side.
 
 Keys (``<prefix>:{jobs}:…``):
 

@@ -2,7 +2,8 @@
 pending re-render; resolve a post whose outcome is unknown by looking it up in Slack first.
 
 Every post carries a marker in its first block's ``block_id``; a step records the marker before the
-call (``MARK``) and commits the ts after it (``COMMIT``), both fenced by the thread's lease."""
+call (``MARK``) and commits the ts after it (``COMMIT``), both fenced by the thread's lease. Longer than 400 lines because the size rules (merge
+budget, split, shrink) must sit beside the steps they guard."""
 
 from __future__ import annotations
 
